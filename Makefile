@@ -1,0 +1,53 @@
+# Two commands do the whole set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
+DATABASE_NAME ?= rdv
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(DATABASE_NAME)
+
+.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding clean-test-db
+
+$(STAMP): requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "ERREUR : $(PYTHON) est introuvable. Installez Python 3.11 (python3.11 et python3.11-venv)."; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "==> Installation des dépendances (requirements.lock)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+services:
+	@bash deploy/local/ensure-services.sh
+
+test-services:
+	@bash deploy/local/ensure-services.sh --test
+
+db: venv services
+	@psql -h 127.0.0.1 -U postgres -Atqc "select 1 from pg_database where datname='$(DATABASE_NAME)'" | grep -q 1 || \
+		{ echo "==> Création de la base $(DATABASE_NAME)"; createdb -h 127.0.0.1 -U postgres $(DATABASE_NAME); }
+	@DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py migrate_schemas --executor=standard -v 0
+
+demo: db
+	@DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py bootstrap_demo
+
+## make run: the whole product on http://localhost:8000 with two demo administrations.
+run: demo
+	@DJANGO_SETTINGS_MODULE=config.settings.dev bash deploy/local/run.sh
+
+## make test: the whole suite (reuses the test database locally, fresh in CI).
+test: venv test-services
+	@DJANGO_SETTINGS_MODULE=config.settings.test bash deploy/local/test.sh $(ARGS)
+
+lint: venv
+	@$(VENV)/bin/ruff check .
+
+bench-tenancy: demo
+	@DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) bench/tenancy.py
+
+bench-onboarding: demo
+	@DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) bench/onboarding.py
+
+totp: venv
+	@DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py totp

@@ -1,0 +1,22 @@
+"""URLs of an administration's host (its schema)."""
+
+from django.urls import include, path
+
+from public_booking import views as public_views
+from scheduling import views as scheduling_views
+from tenants import views as tenant_views
+from tenants.accounts import views as account_views
+from tenants.media import serve_tenant_media
+
+urlpatterns = [
+    path("", public_views.home, name="administration_home"),
+    path("agents/", scheduling_views.agents_home, name="agents_home"),
+    path("comptes/", include("allauth.urls")),
+    path("invitation/<uidb64>/<token>/", account_views.accept_invitation, name="accept_invitation"),
+    path("connexion-support/fin/", tenant_views.impersonation_end_view, name="impersonation_end"),
+    path("connexion-support/<str:token>/", tenant_views.impersonation_enter_view, name="impersonation_enter"),
+    path("media/<path:path>", serve_tenant_media, name="tenant_media"),
+]
+
+handler404 = "tenants.views.not_found"
+handler500 = "tenants.views.server_error"

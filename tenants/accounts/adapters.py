@@ -1,0 +1,15 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    """Agents are invited by an admin and console staff are created by the platform: nobody signs
+    themselves up on these hosts."""
+
+    def is_open_for_signup(self, request):
+        return False
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request, sociallogin):
+        return False

@@ -1,0 +1,45 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from .impersonation import impersonation_end, impersonation_enter
+from .models import Administration
+from .urls_helpers import platform_url
+
+
+def platform_home(request):
+    administrations = (
+        Administration.objects.filter(status=Administration.Status.ACTIVE).order_by("name").only(
+            "name", "kind", "slug"
+        )
+    )
+    return render(request, "platform/home.html", {"administrations": administrations})
+
+
+def impersonation_enter_view(request, token):
+    try:
+        impersonation_enter(request=request, token=token)
+    except ValidationError as error:
+        return render(request, "errors/impersonation_invalid.html", {"message": error.messages[0]}, status=403)
+    return redirect("agents_home")
+
+
+@login_required
+def impersonation_end_view(request):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    impersonation_end(request=request, end_reason="manuelle")
+    return redirect(platform_url("/console/"))
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "errors/csrf.html", status=403)
+
+
+def not_found(request, exception=None):
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "errors/500.html", status=500)
