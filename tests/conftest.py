@@ -1,0 +1,195 @@
+"""Test infrastructure shared by every test.
+
+- Three administrations are created once per database (kept with --reuse-db): ``administration_a``
+  (département), ``administration_b`` (commune) and ``administration_etat`` (service de l'État).
+  Their schemas are real; each test runs inside a transaction that is rolled back.
+- Personas: anonymous, agent and admin of A, agent of B, operator and support staff (public schema),
+  with logged-in clients bound to the right host.
+- Never use ``transactional_db``: its flush would empty the public schema. Tests that need committed
+  data (a Celery worker thread, the browser tests) commit it explicitly and clean up after themselves.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context, tenant_context
+
+from tenants import resolution
+from tenants.models import Administration
+from tests.factories import AdminAgentFactory, ConsoleUserFactory, UserFactory
+
+SESSION_ADMINISTRATIONS = {
+    "a": ("test-a", "Département A", Administration.Kind.DEPARTEMENT, "Europe/Paris"),
+    "b": ("test-b", "Commune B", Administration.Kind.COMMUNE, "Europe/Paris"),
+    "etat": ("test-etat", "Préfecture de test", Administration.Kind.ETAT, "America/Cayenne"),
+}
+
+
+def ensure_administration(slug, name, kind, tz) -> Administration:
+    """Create (or reuse) an active administration with a migrated schema, outside any test transaction."""
+    from tenants.services import administration_create, administration_provision
+
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        administration = Administration.objects.filter(slug=slug).first()
+        if administration is None:
+            administration = administration_create(
+                name=name, kind=kind, slug=slug, timezone_name=tz,
+                first_admin_email=f"premier-admin@{slug}.fr", provision="sync",
+            )
+        elif administration.status != Administration.Status.ACTIVE:
+            administration.status = Administration.Status.PENDING
+            administration.save(update_fields=["status"])
+            administration = administration_provision(administration_id=administration.pk)
+        assert administration.status == Administration.Status.ACTIVE, administration.status_reason
+        return administration
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    with django_db_blocker.unblock():
+        for key, spec in SESSION_ADMINISTRATIONS.items():
+            ensure_administration(*spec)
+        connection.set_schema_to_public()
+
+
+def _get(slug):
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        return Administration.objects.get(slug=slug)
+
+
+@pytest.fixture
+def administration_a(db):
+    return _get(SESSION_ADMINISTRATIONS["a"][0])
+
+
+@pytest.fixture
+def administration_b(db):
+    return _get(SESSION_ADMINISTRATIONS["b"][0])
+
+
+@pytest.fixture
+def administration_etat(db):
+    return _get(SESSION_ADMINISTRATIONS["etat"][0])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_request_state():
+    """Each test starts in the public schema with an empty hostname cache, and ends there."""
+    resolution.clear_cache()
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+    resolution.clear_cache()
+
+
+def host_of(administration: Administration | None) -> str:
+    return administration.primary_domain if administration else settings.BASE_DOMAIN
+
+
+def make_client(administration: Administration | None = None) -> Client:
+    return Client(HTTP_HOST=host_of(administration))
+
+
+@pytest.fixture
+def platform_client(db) -> Client:
+    return make_client(None)
+
+
+@pytest.fixture
+def client_a(administration_a) -> Client:
+    return make_client(administration_a)
+
+
+@pytest.fixture
+def client_b(administration_b) -> Client:
+    return make_client(administration_b)
+
+
+def login_client(administration: Administration, user) -> Client:
+    """A client on the administration's host with the user's session stored in its schema."""
+    client = make_client(administration)
+    with tenant_context(administration):
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    connection.set_schema_to_public()
+    return client
+
+
+def console_client(user, *, with_mfa: bool = True) -> Client:
+    """A client on the platform host signed in to the console, with the second factor recorded."""
+    from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
+
+    client = make_client(None)
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        session = client.session
+        records = [{"method": "password", "at": time.time(), "email": user.email}]
+        if with_mfa:
+            records.append({"method": "mfa", "at": time.time(), "type": "totp"})
+        session[AUTHENTICATION_METHODS_SESSION_KEY] = records
+        session.save()
+    return client
+
+
+# --- Personas ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def agent_a(administration_a):
+    with tenant_context(administration_a):
+        return UserFactory(email="agent@test-a.fr")
+
+
+@pytest.fixture
+def admin_a(administration_a):
+    with tenant_context(administration_a):
+        return AdminAgentFactory(email="admin@test-a.fr")
+
+
+@pytest.fixture
+def agent_b(administration_b):
+    with tenant_context(administration_b):
+        return UserFactory(email="agent@test-b.fr")
+
+
+@pytest.fixture
+def operator(db):
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        return ConsoleUserFactory(email="operateur@plateforme.fr", console_role="operator")
+
+
+@pytest.fixture
+def support(db):
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        return ConsoleUserFactory(email="support@plateforme.fr", console_role="support")
+
+
+@pytest.fixture
+def agent_a_client(administration_a, agent_a):
+    return login_client(administration_a, agent_a)
+
+
+@pytest.fixture
+def admin_a_client(administration_a, admin_a):
+    return login_client(administration_a, admin_a)
+
+
+@pytest.fixture
+def agent_b_client(administration_b, agent_b):
+    return login_client(administration_b, agent_b)
+
+
+@pytest.fixture
+def operator_client(operator):
+    return console_client(operator)
+
+
+@pytest.fixture
+def support_client(support):
+    return console_client(support)
