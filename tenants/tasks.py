@@ -48,3 +48,9 @@ def provision_administration(administration_id: int) -> str:
     from .services import administration_provision
 
     return administration_provision(administration_id=administration_id).status
+
+
+@app.task(base=AdministrationTask, name="tenants.administration_ping")
+def administration_ping() -> dict:
+    """Diagnostic round trip through the broker: which schema and administration the worker used."""
+    return {"schema": connection.schema_name, "administration": connection.tenant.name}
