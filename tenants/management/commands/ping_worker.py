@@ -26,5 +26,7 @@ class Command(BaseCommand):
         except CeleryTimeout:
             raise CommandError("Aucun worker n'a répondu dans le délai imparti.") from None
         if answer["schema"] != administration.schema_name:
-            raise CommandError(f"Le worker a utilisé le schéma {answer['schema']} au lieu de {administration.schema_name}.")
+            raise CommandError(
+                f"Le worker a utilisé le schéma {answer['schema']} au lieu de {administration.schema_name}."
+            )
         self.stdout.write(self.style.SUCCESS(f"Worker OK : schéma {answer['schema']} ({answer['administration']})."))
