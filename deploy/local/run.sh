@@ -5,6 +5,7 @@ cd "$(dirname "$0")/../.."
 PY=.venv/bin/python
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.dev}
 PORT=${PORT:-8000}
+export SITE_PORT=$PORT
 mkdir -p var
 
 pids=()

@@ -44,7 +44,7 @@ def committed(django_db_setup, django_db_blocker):
         ("slug", "", "Ce champ ne peut pas être vide"),
         ("slug", "a" * 64, "63 caractères"),
         ("timezone_name", "Europe/Pariss", "fuseau horaire"),
-        ("first_admin_email", "pas-un-email", "adresse de courriel valide"),
+        ("first_admin_email", "pas-un-email", "adresse e-mail valide"),
         ("kind", "royaume", "n’est pas un choix valide"),
         ("name", "", "Ce champ ne peut pas être vide"),
     ],
@@ -143,7 +143,7 @@ def test_command_creates_an_administration(committed, mailoutbox, capsys):
     [
         ({"slug": "admin"}, "réservé"),
         ({"timezone": "Mars/Olympus"}, "fuseau horaire"),
-        ({"admin_email": "personne"}, "adresse de courriel valide"),
+        ({"admin_email": "personne"}, "adresse e-mail valide"),
     ],
 )
 def test_command_refuses_bad_input(db, overrides, message):
