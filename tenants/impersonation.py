@@ -70,7 +70,10 @@ def impersonation_enter(*, request, token: str) -> ImpersonationLog:
     logout(request)
     login(request, agent, backend="django.contrib.auth.backends.ModelBackend")
     request.session["impersonation_id"] = log.pk
-    request.session.set_expiry(log.expires_at)
+    # The session deliberately outlives the hour (it keeps the usual session age): the hour is
+    # enforced on every request by ``current_impersonation``, which ends the log with "expiration"
+    # and shows the expired page. A session expiring at the same instant would make the next
+    # request merely anonymous, and the log would never record how the impersonation ended.
     return log
 
 
