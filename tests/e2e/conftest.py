@@ -120,17 +120,25 @@ def unique_slug(prefix: str = "e2e") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def delete_administration(slug: str) -> None:
-    """Drop an administration created by a test: its schema, domains and row (public schema)."""
+def delete_administration(slug: str, *, wait_seconds: float = 30) -> None:
+    """Drop an administration created by a test: its schema, domains and row (public schema).
+    A provisioning still running in the worker is waited for (bounded) so nothing is left behind."""
+    import time
+
     from psycopg import sql
 
     from tenants import resolution
     from tenants.models import Administration, Domain
 
+    deadline = time.monotonic() + wait_seconds
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
-        administration = Administration.objects.filter(slug=slug).first()
-        if administration is None:
-            return
+        while True:
+            administration = Administration.objects.filter(slug=slug).first()
+            if administration is None:
+                return
+            if administration.status != Administration.Status.PENDING or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
         schema_name = administration.schema_name
         assert schema_name not in (settings.PUBLIC_SCHEMA_NAME, ""), schema_name
         with connection.cursor() as cursor:
@@ -138,6 +146,32 @@ def delete_administration(slug: str) -> None:
         Domain.objects.filter(tenant=administration).delete()
         Administration.objects.filter(pk=administration.pk).delete()  # a queryset delete drops no schema
     resolution.clear_cache()
+
+
+def delete_public_user(user) -> None:
+    """Delete a console account of the public schema and its rows there.
+
+    ``Model.delete()`` would follow every relation to the user model, including those of tenant-only
+    apps whose tables do not exist in the public schema: rows are deleted table by table instead,
+    where the table exists."""
+    from django.db import models
+
+    from tenants.accounts.models import User
+
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        tables = set(connection.introspection.table_names())
+        user.groups.clear()
+        user.user_permissions.clear()
+        for relation in User._meta.related_objects:
+            model = relation.related_model
+            if relation.many_to_many or model._meta.db_table not in tables:
+                continue
+            rows = model._base_manager.filter(**{relation.field.name: user.pk})
+            if relation.on_delete is models.SET_NULL:
+                rows.update(**{relation.field.name: None})
+            else:
+                rows._raw_delete(connection.alias)
+        User.objects.filter(pk=user.pk)._raw_delete(connection.alias)
 
 
 # --- In-process Celery worker --------------------------------------------------------------------
