@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
 from .models import Administration, ImpersonationLog
 
@@ -90,7 +90,11 @@ def current_impersonation(request, impersonation_id):
     """(log, None) while the impersonation is live; otherwise end it and (None, response)."""
     from .middleware import render_page
 
-    log = ImpersonationLog.objects.select_related("support_user").filter(pk=impersonation_id).first()
+    # Users live in both the public schema (support staff) and each administration's schema
+    # (agents): on an administration's host an unqualified join to the users table would reach
+    # the *agents* table. The log and its support member are read in the public schema.
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        log = ImpersonationLog.objects.select_related("support_user").filter(pk=impersonation_id).first()
     if log is not None and log.is_live() and log.administration_id == request.tenant.pk:
         return log, None
     impersonation_end(request=request, end_reason="expiration")
