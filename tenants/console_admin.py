@@ -83,7 +83,7 @@ class AdministrationAdmin(ReadOnlyConsoleAdmin):
     list_per_page = 50
     actions = ["retry_failed"]
     fields = (
-        "name", "kind", "slug", "schema_name", "timezone", "status_display", "domains_display",
+        "name", "kind", "slug", "schema_display", "timezone", "status_display", "domains_display",
         "agents_display", "first_admin_email", "created_at", "created_by", "activated_at",
     )
     readonly_fields = fields
@@ -132,6 +132,10 @@ class AdministrationAdmin(ReadOnlyConsoleAdmin):
         if obj.status == Administration.Status.SUSPENDED and obj.status_reason:
             return format_html("{} ({})", obj.get_status_display(), Truncator(obj.status_reason).chars(200))
         return obj.get_status_display()
+
+    @admin.display(description="schéma PostgreSQL")
+    def schema_display(self, obj):
+        return obj.schema_name
 
     @admin.display(description="domaines")
     def domains_display(self, obj):
@@ -346,7 +350,12 @@ class ImpersonationLogAdmin(ReadOnlyConsoleAdmin):
         "started_at", "support_user", "administration", "agent_email", "reason_display", "ended_at",
         "end_reason_display",
     )
-    list_filter = ("administration", "support_user", "end_reason", "started_at")
+    list_filter = (
+        ("administration", admin.RelatedOnlyFieldListFilter),
+        ("support_user", admin.RelatedOnlyFieldListFilter),
+        "end_reason",
+        "started_at",
+    )
     search_fields = ("agent_email", "reason", "support_user__email", "administration__name")
     search_help_text = "Rechercher par e-mail de l'agent, motif, membre du support ou administration."
     date_hierarchy = "started_at"
