@@ -107,6 +107,20 @@ class AdministrationAccessMiddleware:
                 return response
             request.impersonation = impersonation
 
-        if administration.status == Administration.Status.SUSPENDED and request.impersonation is None:
+        if (
+            administration.status == Administration.Status.SUSPENDED
+            and request.impersonation is None
+            and not _is_impersonation_entry(request)
+        ):
             return render_page(request, "errors/suspended.html", 403, {"administration": administration})
         return self.get_response(request)
+
+
+def _is_impersonation_entry(request) -> bool:
+    """The one-time link of support staff must open even on a suspended administration."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(request.path_info, urlconf=request.urlconf).url_name == "impersonation_enter"
+    except Resolver404:
+        return False

@@ -46,9 +46,13 @@ class Administration(TenantMixin):
     first_admin_email = models.EmailField("e-mail du premier administrateur")
     created_at = models.DateTimeField("créée le", default=now)
     activated_at = models.DateTimeField("activée le", null=True, blank=True)
+    # DO_NOTHING on purpose (also for ImpersonationLog.support_user): accounts exist in every schema,
+    # and deleting an agent in an administration must never make Django's collector touch these
+    # public rows, which point at a *console* account that merely shares the id. Console accounts
+    # are deactivated, never deleted (the database refuses it while they are referenced).
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="créée par", null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        on_delete=models.DO_NOTHING, related_name="+",
     )
 
     # The schema is created by the onboarding task, never inside a web request.
@@ -95,8 +99,8 @@ class ImpersonationLog(models.Model):
     """One "se connecter en tant que" session of a support staff member: start, end and why."""
 
     support_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="membre du support", on_delete=models.PROTECT,
-        related_name="impersonations",
+        settings.AUTH_USER_MODEL, verbose_name="membre du support", on_delete=models.DO_NOTHING,
+        related_name="+",
     )
     administration = models.ForeignKey(
         Administration, verbose_name="administration", on_delete=models.CASCADE,

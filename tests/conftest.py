@@ -55,7 +55,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     with django_db_blocker.unblock():
-        for key, spec in SESSION_ADMINISTRATIONS.items():
+        for spec in SESSION_ADMINISTRATIONS.values():
             ensure_administration(*spec)
         connection.set_schema_to_public()
 
@@ -134,6 +134,8 @@ def console_client(user, *, with_mfa: bool = True) -> Client:
         if with_mfa:
             records.append({"method": "mfa", "at": time.time(), "type": "totp"})
         session[AUTHENTICATION_METHODS_SESSION_KEY] = records
+        # allauth only trusts the records of the user they were written for.
+        session["account_authentication_methods_user"] = str(user.pk)
         session.save()
     return client
 

@@ -46,6 +46,9 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    # The admin's log table exists in every schema so that deleting an agent never cascades into the
+    # public console's log rows of the account that shares its id (no admin site on these hosts).
+    "django.contrib.admin",
     "tenants.accounts",
     "allauth",
     "allauth.account",
@@ -73,9 +76,11 @@ TENANT_CACHE_SECONDS = env_int("TENANT_CACHE_SECONDS", 10, minimum=0)
 
 MIDDLEWARE = [
     "tenants.middleware.HealthCheckMiddleware",
-    "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files are the same for every host: served before tenancy, so even the unknown-host and
+    # "en cours de création" pages get their stylesheets.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

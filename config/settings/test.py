@@ -1,5 +1,7 @@
 """Tests: real PostgreSQL and real Redis (a database index of their own), fast hashing."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import env_str
 
@@ -12,7 +14,8 @@ CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = "rdv-test"  # noqa: F405
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
-CELERY_TASK_DEFAULT_QUEUE = "rdv-test"
+# One queue per test process: two runs at once (or leftovers of a killed run) never mix their tasks.
+CELERY_TASK_DEFAULT_QUEUE = f"rdv-test-{os.getpid()}"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 WHITENOISE_USE_FINDERS = True

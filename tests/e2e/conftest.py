@@ -2,7 +2,7 @@
 
 - The live server listens on 127.0.0.1 on a free port. Hosts are ``localhost:<port>`` (the platform)
   and ``<slug>.localhost:<port>`` (an administration): Chromium resolves ``*.localhost`` to 127.0.0.1.
-  ``SITE_PORT`` is set to that port for the session, so absolute links (e-mails) point to it.
+  ``SITE_PORT`` is set to that port while each browser test runs, so absolute links (e-mails) point to it.
 - The server thread has its own database connections: browser tests see committed data only. They
   never use the ``db`` fixture (its transaction is invisible to the server) nor ``transactional_db``
   (its flush would empty the public schema): ``e2e_db`` opens the database for the test, data is
@@ -75,13 +75,21 @@ def live_app(django_db_setup, django_db_blocker):
     thread.is_ready.wait()
     if thread.error:
         raise thread.error
-    overrides = override_settings(SITE_SCHEME="http", SITE_PORT=str(thread.port))
-    overrides.enable()
     try:
         yield LiveServer(thread.port)
     finally:
-        overrides.disable()
         thread.terminate()
+
+
+@pytest.fixture(autouse=True)
+def _links_point_to_the_live_server(request):
+    """While a browser test runs (and only then), absolute links (e-mails) use the live port."""
+    if "live_app" not in request.fixturenames:
+        yield
+        return
+    live = request.getfixturevalue("live_app")
+    with override_settings(SITE_SCHEME="http", SITE_PORT=str(live.port)):
+        yield
 
 
 @pytest.fixture

@@ -39,7 +39,9 @@ def test_neutral_administration_home_has_no_state_marks(page, live_app, e2e_admi
     assert page.get_by_role("heading", level=1).inner_text() == e2e_administration_a.name
 
 
-@pytest.mark.parametrize("slug, name", [("test-etat", "login-dsfr"), ("test-a", "login-neutral"), (None, "login-platform")])
+@pytest.mark.parametrize(
+    ("slug", "name"), [("test-etat", "login-dsfr"), ("test-a", "login-neutral"), (None, "login-platform")]
+)
 def test_login_page(page, live_app, e2e_db, slug, name):
     visit(page, live_app.url("/comptes/login/", slug), name)
     assert page.get_by_label("Adresse e-mail").is_visible()

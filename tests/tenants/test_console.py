@@ -16,39 +16,10 @@ from django_tenants.utils import schema_context, tenant_context
 
 from tenants import selectors
 from tenants.models import Administration, DevelopmentEmail, Domain, ImpersonationLog
-from tests import conftest
-from tests.conftest import make_client
+from tests.conftest import console_client, make_client
 from tests.factories import PASSWORD, TOTP_SECRET, ConsoleUserFactory, UserFactory
 
 ADMIN_URL = "/console/tenants/administration/"
-
-
-def console_client(user, *, with_mfa: bool = True):
-    """``tests.conftest.console_client`` plus the user the authentication records belong to.
-
-    The shared helper stores the records but not ``account_authentication_methods_user``; allauth
-    ignores records without it, so the shared clients have no second factor. Until the shared
-    fixture is fixed, the console tests use this complete version and override the two fixtures.
-    """
-    from allauth.account.internal.flows.login import _AUTHENTICATION_METHODS_USER_SESSION_KEY
-    from allauth.account.internal.userkit import user_id_to_str
-
-    client = conftest.console_client(user, with_mfa=with_mfa)
-    with schema_context(settings.PUBLIC_SCHEMA_NAME):
-        session = client.session
-        session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = user_id_to_str(user)
-        session.save()
-    return client
-
-
-@pytest.fixture
-def operator_client(operator):
-    return console_client(operator)
-
-
-@pytest.fixture
-def support_client(support):
-    return console_client(support)
 
 
 def totp_code(secret: str = TOTP_SECRET) -> str:

@@ -138,3 +138,41 @@ def test_agent_home_of_a_never_shows_b_users(administration_a, administration_b)
 @pytest.mark.parametrize("path", ["/console/", "/console/tenants/administration/", "/console/login/"])
 def test_console_is_not_reachable_from_an_administration_host(client_a, path):
     assert client_a.get(path).status_code == 404
+
+
+def test_deleting_an_agent_never_touches_public_rows_of_the_account_sharing_its_id(administration_a, agent_a):
+    """Accounts exist in every schema with their own ids: the agent deleted in A may share its id
+    with a console account whose impersonation logs, created administrations and admin log entries
+    live in public. None of them may be touched."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from tenants.accounts.models import User
+    from tenants.models import ImpersonationLog
+    from tests.factories import ConsoleUserFactory
+
+    with tenant_context(administration_a):
+        tenant_max = User.objects.aggregate(m=Max("id"))["m"] or 0
+    connection.set_schema_to_public()
+    shared_id = max(tenant_max, User.objects.aggregate(m=Max("id"))["m"] or 0) + 1000
+    console_account = ConsoleUserFactory(id=shared_id, email="jumeau@plateforme.fr")
+    with tenant_context(administration_a):
+        UserFactory(id=shared_id, email="jumeau@test-a.fr")
+    connection.set_schema_to_public()
+    log = ImpersonationLog.objects.create(
+        support_user=console_account, administration=administration_a, agent_id=agent_a.pk,
+        agent_email=agent_a.email, reason="vérification", expires_at=timezone.now(),
+    )
+    administration_a.created_by = console_account
+    administration_a.save(update_fields=["created_by"])
+    entry = LogEntry.objects.create(user_id=console_account.pk, action_flag=CHANGE, object_repr="x")
+
+    with tenant_context(administration_a):
+        User.objects.get(pk=shared_id).delete()
+        assert not User.objects.filter(pk=shared_id).exists()
+    connection.set_schema_to_public()
+    assert User.objects.filter(pk=shared_id, email="jumeau@plateforme.fr").exists()
+    assert ImpersonationLog.objects.get(pk=log.pk).support_user_id == shared_id
+    assert type(administration_a).objects.get(pk=administration_a.pk).created_by_id == shared_id
+    assert LogEntry.objects.filter(pk=entry.pk).exists()
