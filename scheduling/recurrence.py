@@ -149,7 +149,9 @@ def occurrence_dates(
 
 def to_utc(day: date, wall_time: time, tz: tzinfo) -> datetime:
     """The UTC instant of a local wall-clock time (gap: shifted forward by the gap; fold: first instant)."""
-    return datetime.combine(day, wall_time.replace(tzinfo=None, fold=0), tzinfo=tz).astimezone(UTC)
+    if wall_time.fold or wall_time.tzinfo is not None:
+        wall_time = wall_time.replace(tzinfo=None, fold=0)
+    return datetime.combine(day, wall_time, tz).astimezone(UTC)
 
 
 def local_interval(day: date, start_time: time, end_time: time, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -183,10 +185,16 @@ def occurrence_intervals(
     tz: tzinfo,
     utc_from: datetime,
     utc_to: datetime | None = None,
+    *,
+    date_bounds: tuple[date, date | None] | None = None,
 ) -> Iterator[tuple[datetime, datetime]]:
     """Yield lazily, in chronological order, the UTC ``[start, end)`` of the occurrences meeting
-    ``[utc_from, utc_to)`` (intervals that only touch a bound are left out; empty ones are dropped)."""
-    date_from, date_to = local_date_bounds(utc_from, utc_to, tz)
+    ``[utc_from, utc_to)`` (intervals that only touch a bound are left out; empty ones are dropped).
+
+    ``date_bounds`` is ``local_date_bounds(utc_from, utc_to, tz)``, passed by callers expanding many rules
+    over the same range so it is computed once.
+    """
+    date_from, date_to = date_bounds or local_date_bounds(utc_from, utc_to, tz)
     for day in occurrence_dates(first_day, recurrence, date_from, date_to):
         start, end = local_interval(day, start_time, end_time, tz)
         if end <= start or end <= utc_from:

@@ -35,6 +35,7 @@ from scheduling.recurrence import (
     NO_RECURRENCE,
     ONE_DAY,
     Recurrence,
+    local_date_bounds,
     local_span,
     occurrence_intervals,
     to_utc,
@@ -73,9 +74,13 @@ class Opening:
     end_time: time
     recurrence: Recurrence = NO_RECURRENCE
 
-    def occurrences(self, tz: tzinfo, utc_from: datetime, utc_to: datetime | None) -> Iterator[Interval]:
+    def occurrences(
+        self, tz: tzinfo, utc_from: datetime, utc_to: datetime | None, date_bounds=None
+    ) -> Iterator[Interval]:
+        """UTC ``[start, end)`` of the occurrences meeting ``[utc_from, utc_to)``, lazily, in order."""
         return occurrence_intervals(
-            self.first_day, self.start_time, self.end_time, self.recurrence, tz, utc_from, utc_to
+            self.first_day, self.start_time, self.end_time, self.recurrence, tz, utc_from, utc_to,
+            date_bounds=date_bounds,
         )
 
 
@@ -102,12 +107,20 @@ class AbsenceRule:
             if self.end_day < self.first_day:
                 raise ValueError("end_day is before first_day")
 
-    def occurrences(self, tz: tzinfo, utc_from: datetime, utc_to: datetime | None) -> Iterator[Interval]:
+    def occurrences(
+        self, tz: tzinfo, utc_from: datetime, utc_to: datetime | None, date_bounds=None
+    ) -> Iterator[Interval]:
+        """UTC ``[start, end)`` of the occurrences meeting ``[utc_from, utc_to)``, lazily, in order."""
         if self.end_day is None:
             yield from occurrence_intervals(
-                self.first_day, self.start_time, self.end_time, self.recurrence, tz, utc_from, utc_to
+                self.first_day, self.start_time, self.end_time, self.recurrence, tz, utc_from, utc_to,
+                date_bounds=date_bounds,
             )
             return
+        if date_bounds is not None:  # cheap rejection on dates before any timezone arithmetic
+            date_from, date_to = date_bounds
+            if self.end_day < date_from or (date_to is not None and self.first_day > date_to):
+                return
         start, end = local_span(self.first_day, self.start_time, self.end_day, self.end_time, tz)
         if start < end and end > utc_from and (utc_to is None or start < utc_to):
             yield start, end
@@ -132,13 +145,9 @@ class Slot:
     agent_ids: tuple[AgentId, ...]
 
 
-def _location_key(location_id):
-    # None (no location) sorts after every real location, without ever comparing None with an id.
-    return (location_id is None, location_id)
-
-
 def _slot_key(slot: Slot):
-    return (slot.starts_at, _location_key(slot.location_id), slot.agent_ids)
+    # None (no location) sorts after every real location, without ever comparing None with an id.
+    return (slot.starts_at, slot.location_id is None, slot.location_id, slot.agent_ids)
 
 
 def _require_aware(**values: datetime | None) -> None:
@@ -186,11 +195,21 @@ class BusyIndex:
         """Add the absences and holidays meeting ``[utc_from, utc_to)``."""
         if utc_from >= utc_to:
             return
+        bounds = date_from, date_to = local_date_bounds(utc_from, utc_to, self._tz)
         for agent_id, rules in self._absences.items():
             intervals = self._raw[agent_id]
+            before = len(intervals)
             for rule in rules:
-                intervals.extend(rule.occurrences(self._tz, utc_from, utc_to))
-            self._dirty.add(agent_id)
+                last_day = rule.end_day or rule.recurrence.until
+                if rule.recurrence.recurring:
+                    last_day = last_day and last_day + ONE_DAY  # an occurrence may end the next day
+                elif last_day is None:
+                    last_day = rule.first_day + ONE_DAY
+                if (last_day is not None and last_day < date_from) or rule.first_day > date_to:
+                    continue
+                intervals.extend(rule.occurrences(self._tz, utc_from, utc_to, bounds))
+            if len(intervals) != before:
+                self._dirty.add(agent_id)
         if self._holidays:
             first = utc_from.astimezone(self._tz).date()
             last = utc_to.astimezone(self._tz).date()
@@ -221,6 +240,17 @@ class BusyIndex:
         if agent_id in self._dirty:
             self._merge(agent_id)
         return list(self._raw.get(agent_id, ()))
+
+    def busy_until(self, agent_id: AgentId, instant: datetime) -> datetime:
+        """The end of the agent's busy time running through ``instant`` (``instant`` itself if free just
+        before it): the agent is busy over ``[instant - epsilon, busy_until)``."""
+        if agent_id in self._dirty:
+            self._merge(agent_id)
+        starts, ends = self._starts[agent_id], self._ends[agent_id]
+        i = bisect_left(ends, instant)  # first busy interval ending at or after instant
+        if i < len(starts) and starts[i] < instant:
+            return ends[i]
+        return instant
 
     def free(self, agent_id: AgentId, start: datetime, end: datetime) -> list[Interval]:
         """``[start, end)`` minus the agent's busy time, as sorted disjoint intervals."""
@@ -315,8 +345,9 @@ def compute_slots(
         return []
 
     occurrences: list[tuple[datetime, datetime, Opening]] = []
+    bounds = local_date_bounds(lowest, highest_end, tz)
     for opening in openings:
-        for start, end in opening.occurrences(tz, lowest, highest_end):
+        for start, end in opening.occurrences(tz, lowest, highest_end, bounds):
             occurrences.append((start, end, opening))
     if not occurrences:
         return []
@@ -424,8 +455,9 @@ def _walk(
         return {}
 
     heap = []
+    bounds = local_date_bounds(lowest, highest_end, tz)
     for i, opening in enumerate(openings):
-        generator = opening.occurrences(tz, lowest, highest_end)
+        generator = opening.occurrences(tz, lowest, highest_end, bounds)
         first = next(generator, None)
         if first is not None:
             heap.append((first[0], i, first[1], generator))
@@ -475,6 +507,12 @@ def _walk(
                 if overall is None or slot_start < overall:
                     overall = slot_start
                 break
+        else:
+            # No slot: if the agent stays busy past this occurrence (booked solid, long absence), restart
+            # the opening's expansion where that busy time ends instead of visiting every occurrence in it.
+            busy_end = index.busy_until(opening.agent_id, end)
+            if busy_end > end:
+                generator = opening.occurrences(tz, min(busy_end, highest_end), highest_end)
 
         following = next(generator, None)
         if following is None:
