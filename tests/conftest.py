@@ -50,14 +50,32 @@ def ensure_administration(slug, name, kind, tz) -> Administration:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    import redis
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's set-up, for the default database whatever tests were collected.
 
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    pytest-django only creates the test database when a collected test asks for ``db``; the browser
+    tests never do (their data must be committed), and alone they would otherwise run against the
+    development database. The session administrations are then created (or reused)."""
+    import redis
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose, interactive=False, aliases={"default"},
+            keepdb=django_db_keepdb and not django_db_createdb,
+        )
+        assert connection.settings_dict["NAME"].startswith("test_"), "refusing to run outside a test database"
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
         for spec in SESSION_ADMINISTRATIONS.values():
             ensure_administration(*spec)
         connection.set_schema_to_public()
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 def _get(slug):
