@@ -1,0 +1,197 @@
+"""Reads of the scheduling domain. Slot searches load their inputs in a constant number of queries
+(availabilities, appointments, absences) whatever the size of the administration, then hand them to
+the pure algorithm of ``scheduling.slots``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from . import slots as slot_engine
+from .holidays import public_holidays
+from .models import ACTIVE_STATUSES, Absence, Appointment, AppointmentAgent, AppointmentType, Availability
+from .recurrence import Recurrence
+
+ONE_DAY = timedelta(days=1)
+
+
+# --- Model rows -> pure inputs -------------------------------------------------------------------
+
+def recurrence_of(row) -> Recurrence:
+    return Recurrence(
+        kind=row["recurrence"], interval=row["interval"] or 1,
+        weekdays=tuple(row["weekdays"] or ()) if row["recurrence"] == "weekly" else (),
+        until=row["until"], excluded_dates=frozenset(row["excluded_dates"] or ()),
+    )
+
+
+_WINDOW_FIELDS = ("first_day", "start_time", "end_time", "recurrence", "interval", "weekdays", "until",
+                  "excluded_dates")
+
+
+def _opening(row) -> slot_engine.Opening:
+    return slot_engine.Opening(
+        agent_id=row["agent_id"], location_id=row["location_id"], first_day=row["first_day"],
+        start_time=row["start_time"], end_time=row["end_time"], recurrence=recurrence_of(row),
+    )
+
+
+def _absence(row) -> slot_engine.AbsenceRule:
+    recurring = row["recurrence"] != "none"
+    multi_day = not recurring and row["end_day"] != row["first_day"]
+    end_time = row["end_time"]
+    return slot_engine.AbsenceRule(
+        agent_id=row["agent_id"], first_day=row["first_day"], start_time=row["start_time"],
+        end_time=end_time, recurrence=recurrence_of(row), end_day=row["end_day"] if multi_day else None,
+    )
+
+
+# --- Slot searches -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SlotInputs:
+    openings: list
+    busy: list
+    absences: list
+    holidays: frozenset
+    tz: ZoneInfo
+
+
+def _local_dates(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[date, date]:
+    return (start.astimezone(tz) - ONE_DAY).date(), (end.astimezone(tz) + ONE_DAY).date()
+
+
+def slot_inputs(
+    *, appointment_type: AppointmentType, start: datetime, end: datetime, location_id=None, agent_ids=None,
+) -> SlotInputs:
+    """Everything the algorithm needs for one type over [start, end): three queries."""
+    organisation = appointment_type.organisation
+    tz = ZoneInfo(organisation.timezone)
+    first, last = _local_dates(start, end, tz)
+    availabilities = Availability.objects.filter(
+        appointment_types=appointment_type, organisation_id=organisation.pk, first_day__lte=last,
+        agent__deleted_at__isnull=True,
+    ).filter(Q(until__isnull=True) | Q(until__gte=first)).filter(
+        Q(recurrence="none", first_day__gte=first) | ~Q(recurrence="none")
+    )
+    if location_id is not None:
+        availabilities = availabilities.filter(location_id=location_id)
+    if agent_ids is not None:
+        availabilities = availabilities.filter(agent_id__in=agent_ids)
+    openings = [_opening(row) for row in availabilities.values("agent_id", "location_id", *_WINDOW_FIELDS)]
+    agents = {opening.agent_id for opening in openings}
+    if not agents:
+        return SlotInputs([], [], [], frozenset(), tz)
+    busy = [
+        slot_engine.Busy(agent_id, starts_at, ends_at)
+        for agent_id, starts_at, ends_at in AppointmentAgent.objects.filter(
+            agent_id__in=agents, appointment__status__in=ACTIVE_STATUSES,
+            starts_at__lt=end + ONE_DAY, ends_at__gt=start - ONE_DAY,
+        ).values_list("agent_id", "starts_at", "ends_at")
+    ]
+    absences = [
+        _absence(row)
+        for row in Absence.objects.filter(agent_id__in=agents, first_day__lte=last, end_day__gte=first - ONE_DAY)
+        .filter(Q(until__isnull=True) | Q(until__gte=first) | Q(recurrence="none"))
+        .values("agent_id", "end_day", *_WINDOW_FIELDS)
+    ]
+    years = range(first.year, last.year + 1)
+    holidays = public_holidays(organisation.holiday_region, years)
+    return SlotInputs(openings, busy, absences, holidays, tz)
+
+
+def booking_window(appointment_type: AppointmentType, now: datetime) -> tuple[datetime, datetime]:
+    return now + appointment_type.min_booking_delay, now + appointment_type.max_booking_delay
+
+
+def slots_for(
+    *, appointment_type: AppointmentType, start: datetime, end: datetime, audience: str = "usager",
+    location_id=None, agent_ids=None, now: datetime | None = None,
+) -> list[slot_engine.Slot]:
+    """Free slots of a type in [start, end): usagers and prescribers within the booking window and one
+    slot per start time; agents every free slot, one per agent."""
+    now = now or timezone.now()
+    inputs = slot_inputs(appointment_type=appointment_type, start=start, end=end, location_id=location_id,
+                         agent_ids=agent_ids)
+    if not inputs.openings:
+        return []
+    return slot_engine.compute_slots(
+        openings=inputs.openings, busy=inputs.busy, absences=inputs.absences, holidays=inputs.holidays,
+        tz=inputs.tz, duration=appointment_type.duration, now=now, range_start=start, range_end=end,
+        window=booking_window(appointment_type, now) if audience == "usager" else None, audience=audience,
+    )
+
+
+def next_availability_for(
+    *, appointment_type: AppointmentType, after: datetime, audience: str = "usager", location_id=None,
+    agent_ids=None, now: datetime | None = None, horizon: timedelta = timedelta(days=183), per_location=False,
+):
+    """The first free slot at or after ``after`` (for one location, or per location of the type)."""
+    now = now or timezone.now()
+    window = booking_window(appointment_type, now) if audience == "usager" else None
+    horizon_end = min(after + horizon, window[1] + appointment_type.duration) if window else after + horizon
+    if horizon_end <= after:
+        return {} if per_location else None
+    inputs = slot_inputs(appointment_type=appointment_type, start=after, end=horizon_end, location_id=location_id,
+                         agent_ids=agent_ids)
+    if not inputs.openings:
+        return {} if per_location else None
+    function = slot_engine.next_availability_by_location if per_location else slot_engine.next_availability
+    return function(
+        openings=inputs.openings, busy=inputs.busy, absences=inputs.absences, holidays=inputs.holidays,
+        tz=inputs.tz, duration=appointment_type.duration, now=now, after=after, horizon_end=horizon_end,
+        window=window, audience=audience,
+    )
+
+
+def booked_minutes_on(agent_ids, day_start: datetime, day_end: datetime) -> dict:
+    """Minutes of active appointments per agent over a day: the fair choice between free agents."""
+    rows = (
+        AppointmentAgent.objects.filter(
+            agent_id__in=agent_ids, appointment__status__in=ACTIVE_STATUSES,
+            starts_at__gte=day_start, starts_at__lt=day_end,
+        )
+        .values("agent_id")
+        .annotate(total=Sum("appointment__appointment_type__duration_minutes"))
+    )
+    return {row["agent_id"]: row["total"] or 0 for row in rows}
+
+
+def local_day_bounds(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    day = moment.astimezone(tz).date()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, datetime.combine(day + ONE_DAY, time.min, tzinfo=tz)
+
+
+# --- Conflicts for agents' bookings --------------------------------------------------------------
+
+def appointments_overlapping(*, agents, starts_at: datetime, ends_at: datetime, exclude_id=None):
+    """Active appointments of these agents overlapping [starts_at, ends_at) (touching is not overlapping)."""
+    return (
+        Appointment.objects.filter(
+            agent_links__agent__in=agents, status__in=ACTIVE_STATUSES,
+            starts_at__lt=ends_at, ends_at__gt=starts_at,
+        )
+        .exclude(pk=exclude_id)
+        .distinct()
+        .prefetch_related("agents")
+    )
+
+
+def absences_overlapping(*, agents, starts_at: datetime, ends_at: datetime, tz: ZoneInfo):
+    """(agent, absence) pairs whose occurrences overlap [starts_at, ends_at)."""
+    first, last = _local_dates(starts_at, ends_at, tz)
+    rows = Absence.objects.filter(agent__in=agents, first_day__lte=last, end_day__gte=first - ONE_DAY).select_related(
+        "agent"
+    )
+    found = []
+    for absence in rows:
+        rule = _absence({"agent_id": absence.agent_id, "end_day": absence.end_day,
+                         **{name: getattr(absence, name) for name in _WINDOW_FIELDS}})
+        if next(iter(rule.occurrences(tz, starts_at, ends_at)), None) is not None:
+            found.append((absence.agent, absence))
+    return found

@@ -1,0 +1,333 @@
+"""Every write of the scheduling domain. Keyword-only arguments, one transaction each; what happened
+is announced through ``scheduling.events`` inside that transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import events
+from . import status as status_rules
+from .models import (
+    ACTIVE_STATUSES,
+    Agent,
+    Appointment,
+    AppointmentAgent,
+    AppointmentChange,
+    AppointmentType,
+    Citizen,
+    Location,
+    Participation,
+    Prescriber,
+)
+
+DOUBLE_BOOKING_CONSTRAINT = "no_double_booking"
+SLOT_TAKEN_MESSAGE = "Ce créneau n'est plus disponible : il vient d'être réservé. Choisissez un autre horaire."
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: recorded in the history and passed to event receivers."""
+
+    kind: str  # "agent" | "citizen" | "prescriber" | "api" | "system" | "support"
+    label: str
+    agent: Agent | None = None
+    prescriber: Prescriber | None = None
+
+    @classmethod
+    def for_agent(cls, agent: Agent, *, via_api: bool = False, impersonated_by: str | None = None) -> Actor:
+        label = str(agent)
+        if impersonated_by:
+            label = f"[Support] {impersonated_by} pour {agent}"
+        return cls(kind="api" if via_api else "agent", label=label, agent=agent)
+
+
+class SlotUnavailable(Exception):
+    """The slot was taken meanwhile (or is not a slot): nothing was booked."""
+
+    def __init__(self, message: str = SLOT_TAKEN_MESSAGE):
+        super().__init__(message)
+        self.message = message
+
+
+class BookingWarnings(Exception):
+    """An agent's booking needs confirmation: each warning is a French sentence."""
+
+    def __init__(self, warnings: list[str]):
+        super().__init__("; ".join(warnings))
+        self.warnings = warnings
+
+
+def _record(appointment, actor: Actor, action: str, changes: dict, participation=None) -> None:
+    AppointmentChange.objects.create(
+        appointment=appointment, participation=participation, actor_label=actor.label[:300],
+        actor_agent=actor.agent, action=action, changes=changes,
+    )
+
+
+def _sync_agent_links(appointment: Appointment) -> None:
+    """Copy the appointment's time and whether it blocks onto its agent rows (the exclusion
+    constraint checks those rows). Raises SlotUnavailable on a conflict."""
+    blocks = appointment.status in ACTIVE_STATUSES and not appointment.accepted_overlap
+    try:
+        with transaction.atomic():
+            AppointmentAgent.objects.filter(appointment=appointment).update(
+                starts_at=appointment.starts_at, ends_at=appointment.ends_at, blocks=blocks
+            )
+    except IntegrityError as error:
+        if DOUBLE_BOOKING_CONSTRAINT in str(error):
+            raise SlotUnavailable() from None
+        raise
+
+
+def _conflict_warnings(*, agents, starts_at, ends_at, citizens, appointment_type, exclude_id=None) -> list[str]:
+    from zoneinfo import ZoneInfo
+
+    from .selectors import absences_overlapping, appointments_overlapping
+
+    warnings = []
+    for appointment in appointments_overlapping(agents=agents, starts_at=starts_at, ends_at=ends_at,
+                                                exclude_id=exclude_id):
+        warnings.append(
+            f"{', '.join(str(a) for a in appointment.agents.all())} a déjà un rendez-vous de "
+            f"{timezone.localtime(appointment.starts_at):%H:%M} à {timezone.localtime(appointment.ends_at):%H:%M}."
+        )
+    tz = ZoneInfo(appointment_type.organisation.timezone)
+    for agent, absence in absences_overlapping(agents=agents, starts_at=starts_at, ends_at=ends_at, tz=tz):
+        warnings.append(f"{agent} est absent(e) sur ce créneau ({absence}).")
+    if citizens:
+        day = timezone.localtime(starts_at).date()
+        same_day = (
+            Appointment.objects.filter(
+                participations__citizen__in=citizens, appointment_type=appointment_type,
+                status__in=ACTIVE_STATUSES, starts_at__date=day,
+            )
+            .exclude(pk=exclude_id)
+            .distinct()
+        )
+        if same_day.exists():
+            warnings.append("Cet usager a déjà un rendez-vous pour ce motif le même jour.")
+    if starts_at < timezone.now():
+        warnings.append("Ce rendez-vous commence dans le passé.")
+    return warnings
+
+
+def appointment_create(
+    *,
+    appointment_type: AppointmentType,
+    starts_at: datetime,
+    agents: list[Agent],
+    citizens: list[Citizen],
+    actor: Actor,
+    location: Location | None = None,
+    duration: timedelta | None = None,
+    context: str = "",
+    accept_warnings: bool = False,
+    capacity: int | None = None,
+    title: str = "",
+    created_by: str = Appointment.CreatedBy.AGENT,
+    prescriber: Prescriber | None = None,
+    notify: dict[int, bool] | None = None,
+    refuse_overlap: bool = False,
+) -> Appointment:
+    """Book an appointment for the given agents.
+
+    Without ``accept_warnings`` any conflict (other appointment, absence, same usager and type that
+    day, start in the past) raises ``BookingWarnings`` and nothing is written. With it, a conflicting
+    appointment is kept as an accepted overlap, left out of the exclusion constraint. An exact
+    duplicate (same agents, type, start and usagers) is always refused. A race lost against another
+    booking raises ``SlotUnavailable``; so does any overlap when ``refuse_overlap`` (computed slots).
+    """
+    with transaction.atomic():
+        return _appointment_create(
+            appointment_type=appointment_type, starts_at=starts_at, agents=agents, citizens=citizens, actor=actor,
+            location=location, duration=duration, context=context, accept_warnings=accept_warnings,
+            capacity=capacity, title=title, created_by=created_by, prescriber=prescriber, notify=notify,
+            refuse_overlap=refuse_overlap,
+        )
+
+
+def _appointment_create(
+    *, appointment_type, starts_at, agents, citizens, actor, location, duration, context, accept_warnings,
+    capacity, title, created_by, prescriber, notify, refuse_overlap,
+) -> Appointment:
+    if not agents:
+        raise ValidationError({"agents": ["Choisissez au moins un agent."]})
+    if appointment_type.archived_at:
+        raise ValidationError({"appointment_type": ["Ce motif est archivé."]})
+    if appointment_type.mode == AppointmentType.Mode.IN_PERSON and location is None:
+        raise ValidationError({"location": ["Un rendez-vous sur place a besoin d'un lieu."]})
+    if not appointment_type.collective and not citizens:
+        raise ValidationError({"citizens": ["Choisissez au moins un usager."]})
+    ends_at = starts_at + (duration or appointment_type.duration)
+
+    duplicate = Appointment.objects.filter(
+        appointment_type=appointment_type, starts_at=starts_at, status__in=ACTIVE_STATUSES,
+        agent_links__agent__in=agents,
+    )
+    for citizen in citizens:
+        duplicate = duplicate.filter(participations__citizen=citizen)
+    if duplicate.exists():
+        raise ValidationError("Ce rendez-vous existe déjà (même motif, même horaire, mêmes agents et usagers).")
+
+    if refuse_overlap:
+        warnings, overlapping = [], False
+    else:
+        warnings = _conflict_warnings(agents=agents, starts_at=starts_at, ends_at=ends_at, citizens=citizens,
+                                      appointment_type=appointment_type)
+        if warnings and not accept_warnings:
+            raise BookingWarnings(warnings)
+        overlapping = any("a déjà un rendez-vous" in w for w in warnings)
+
+    appointment = Appointment.objects.create(
+        organisation=appointment_type.organisation, appointment_type=appointment_type, location=location,
+        starts_at=starts_at, ends_at=ends_at, context=context, capacity=capacity or appointment_type.default_capacity,
+        title=title, created_by=created_by, created_by_agent=actor.agent, created_by_prescriber=prescriber,
+        accepted_overlap=overlapping,
+    )
+    try:
+        with transaction.atomic():
+            AppointmentAgent.objects.bulk_create(
+                AppointmentAgent(appointment=appointment, agent=agent, starts_at=starts_at, ends_at=ends_at,
+                                 blocks=not overlapping)
+                for agent in agents
+            )
+    except IntegrityError as error:
+        if DOUBLE_BOOKING_CONSTRAINT in str(error):
+            raise SlotUnavailable() from None
+        raise
+    notified = appointment_type.visibility == AppointmentType.Visibility.VISIBLE_NOTIFIED
+    participations = [
+        Participation.objects.create(
+            appointment=appointment, citizen=citizen, created_by=created_by, created_by_prescriber=prescriber,
+            send_lifecycle_notifications=(notify or {}).get(citizen.pk, notified),
+            send_reminder_notification=(notify or {}).get(citizen.pk, notified),
+        )
+        for citizen in citizens
+    ]
+    for citizen in citizens:
+        citizen.organisations.add(appointment.organisation)
+    _record(appointment, actor, "created", {
+        "starts_at": starts_at.isoformat(), "agents": [a.pk for a in agents],
+        "citizens": [c.pk for c in citizens], "warnings_accepted": warnings,
+    })
+    events.appointment_booked.send(sender=Appointment, appointment=appointment, actor=actor,
+                                   participations=participations)
+    return appointment
+
+
+@transaction.atomic
+def appointment_set_status(*, appointment: Appointment, status: str, actor: Actor) -> Appointment:
+    """Change an appointment's status and propagate it to its participations."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    collective = appointment.appointment_type.collective
+    try:
+        status_rules.check_allowed(status, collective=collective)
+    except status_rules.StatusError as error:
+        raise ValidationError({"status": [str(error)]}) from None
+    previous = appointment.status
+    if previous == status:
+        return appointment
+    if status in status_rules.CANCELLED and previous in ACTIVE_STATUSES:
+        # Cancelling frees the agents' time; coming back from cancelled must find it free again.
+        pass
+    appointment.status = status
+    appointment.cancelled_at = timezone.now() if status in (*status_rules.CANCELLED, "noshow") else None
+    appointment.save(update_fields=["status", "cancelled_at", "updated_at"])
+    participations = list(appointment.participations.order_by("pk"))
+    new_statuses = status_rules.propagate_to_participations(status, [p.status for p in participations])
+    for participation, new_status in zip(participations, new_statuses, strict=True):
+        if participation.status != new_status:
+            participation.status = new_status
+            participation.save(update_fields=["status"])
+    _sync_agent_links(appointment)
+    _record(appointment, actor, "status", {"from": previous, "to": status})
+    events.appointment_status_changed.send(sender=Appointment, appointment=appointment, actor=actor,
+                                           previous_status=previous, status=status)
+    if status in status_rules.CANCELLED:
+        events.appointment_cancelled.send(sender=Appointment, appointment=appointment, actor=actor, status=status)
+    elif previous in status_rules.CANCELLED and status == "unknown":
+        events.appointment_booked.send(sender=Appointment, appointment=appointment, actor=actor,
+                                       participations=participations)
+    return appointment
+
+
+@transaction.atomic
+def participation_set_status(*, participation: Participation, status: str, actor: Actor) -> Participation:
+    """Change one participant's status; the appointment's status follows the participations."""
+    appointment = Appointment.objects.select_for_update().get(pk=participation.appointment_id)
+    collective = appointment.appointment_type.collective
+    try:
+        status_rules.check_allowed(status, collective=False)
+    except status_rules.StatusError as error:
+        raise ValidationError({"status": [str(error)]}) from None
+    previous = participation.status
+    participation.status = status
+    participation.save(update_fields=["status"])
+    statuses = list(appointment.participations.values_list("status", flat=True))
+    derived = status_rules.derive_from_participations(appointment.status, statuses, collective=collective)
+    _record(appointment, actor, "participation_status", {"from": previous, "to": status}, participation)
+    if derived != appointment.status:
+        previous_appointment_status = appointment.status
+        appointment.status = derived
+        appointment.cancelled_at = timezone.now() if derived in (*status_rules.CANCELLED, "noshow") else None
+        appointment.save(update_fields=["status", "cancelled_at", "updated_at"])
+        _sync_agent_links(appointment)
+        events.appointment_status_changed.send(sender=Appointment, appointment=appointment, actor=actor,
+                                               previous_status=previous_appointment_status, status=derived)
+    return participation
+
+
+def appointment_book_slot(
+    *,
+    appointment_type: AppointmentType,
+    starts_at: datetime,
+    citizens: list[Citizen],
+    actor: Actor,
+    location: Location | None = None,
+    audience: str = "usager",
+    created_by: str = Appointment.CreatedBy.CITIZEN,
+    prescriber: Prescriber | None = None,
+    context: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Book a computed slot (usagers, prescribers, API): the slot is computed again, one of its free
+    agents is chosen by the fair rule (least booked that day, then lowest id), and the exclusion
+    constraint settles any race. ``SlotUnavailable`` when the slot is not (or no longer) free."""
+    from zoneinfo import ZoneInfo
+
+    from .selectors import booked_minutes_on, local_day_bounds, slots_for
+    from .slots import choose_agent
+
+    now = now or timezone.now()
+    if starts_at.tzinfo is None:
+        raise ValidationError({"starts_at": ["Indiquez l'heure avec son fuseau horaire (ISO 8601)."]})
+    location_id = location.pk if location else None
+    candidates = [
+        slot for slot in slots_for(
+            appointment_type=appointment_type, start=starts_at, end=starts_at + appointment_type.duration,
+            audience=audience, location_id=location_id, now=now,
+        )
+        if slot.starts_at == starts_at and slot.location_id == location_id
+    ]
+    if not candidates:
+        raise SlotUnavailable("Ce créneau n'est pas disponible. Choisissez un autre horaire.")
+    free_agents = list(candidates[0].agent_ids)
+    day_start, day_end = local_day_bounds(starts_at, ZoneInfo(appointment_type.organisation.timezone))
+    booked = booked_minutes_on(free_agents, day_start, day_end)
+    agents_by_id = Agent.objects.in_bulk(free_agents)
+    while free_agents:
+        agent_id = choose_agent(free_agents, booked)
+        try:
+            return appointment_create(
+                appointment_type=appointment_type, starts_at=starts_at, agents=[agents_by_id[agent_id]],
+                citizens=citizens, actor=actor, location=location, context=context, accept_warnings=True,
+                created_by=created_by, prescriber=prescriber, refuse_overlap=True,
+            )
+        except SlotUnavailable:
+            free_agents.remove(agent_id)  # taken meanwhile: another free agent may still hold the slot
+    raise SlotUnavailable()
