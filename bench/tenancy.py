@@ -157,7 +157,8 @@ def main() -> int:
     median = {label: statistics.median(values) for label, values in results.items()}
     plain = median["plain"]
     print()
-    print(f"Tenancy overhead — {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {os.cpu_count()} CPU(s)")
+    print(f"Tenancy overhead — {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
+          f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f}")
     print(f"  page: GET {PATH} (HttpResponse, no template/db/session), Host: {HOST}")
     print(f"  server: gunicorn {WORKERS} sync workers per variant; load: wrk -t2 -c{CONNECTIONS}, "
           f"{ROUNDS} interleaved rounds x {DURATION} s, median")
