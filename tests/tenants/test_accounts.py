@@ -149,3 +149,12 @@ def test_a_passphrase_is_accepted():
     from django.contrib.auth.password_validation import validate_password
 
     validate_password("cheval-agrafe-batterie-2026")
+
+
+def test_agents_land_on_their_space_after_signing_in(administration_a, client_a):
+    from tests.factories import UserFactory
+
+    with tenant_context(administration_a):
+        agent = UserFactory(email="arrivee@test-a.fr")
+    response = client_a.post("/comptes/login/", {"login": agent.email, "password": "Mot-de-passe-de-test-2026"})
+    assert response.status_code == 302 and response["Location"] == "/agents/"
