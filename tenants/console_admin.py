@@ -75,7 +75,10 @@ class ReadOnlyConsoleAdmin(admin.ModelAdmin):
 
 @admin.register(Administration, site=console_site)
 class AdministrationAdmin(ReadOnlyConsoleAdmin):
-    list_display = ("name", "slug", "kind", "status_display", "domains_display", "agents_display", "created_at")
+    list_display = (
+        "name", "slug", "kind", "status_display", "domains_display", "agents_display", "appointments_display",
+        "created_at",
+    )
     list_display_links = ("name",)
     list_filter = ("status", "kind")
     search_fields = ("name", "slug", "domains__domain")
@@ -84,7 +87,7 @@ class AdministrationAdmin(ReadOnlyConsoleAdmin):
     actions = ["retry_failed"]
     fields = (
         "name", "kind", "slug", "schema_display", "timezone", "status_display", "domains_display",
-        "agents_display", "first_admin_email", "created_at", "created_by", "activated_at",
+        "agents_display", "appointments_display", "first_admin_email", "created_at", "created_by", "activated_at",
     )
     readonly_fields = fields
 
@@ -147,6 +150,13 @@ class AdministrationAdmin(ReadOnlyConsoleAdmin):
         if counts is None or counts.agents is None:
             return "—"
         return counts.agents
+
+    @admin.display(description="rendez-vous")
+    def appointments_display(self, obj):
+        counts = getattr(obj, "console_counts", None)
+        if counts is None or counts.appointments is None:
+            return "—"
+        return counts.appointments
 
     # --- Onboarding ------------------------------------------------------------------------------
 

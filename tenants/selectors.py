@@ -14,11 +14,11 @@ from .models import Administration, Domain, ImpersonationLog
 
 # What the console counts in each administration's schema: the name of the figure and the SQL
 # that computes it for one schema (schema-qualified tables, so one UNION ALL query covers every
-# listed administration). Add the appointments here once ``scheduling`` has its model, e.g.
-# ``"appointments": lambda schema: _count(schema, Appointment._meta.db_table)``.
+# listed administration). The product apps register their own figures (``register_counter``) from
+# their AppConfig.ready, so the platform never imports them.
 
 
-def _count(schema: str, table: str, where: str = "") -> sql.Composable:
+def count_rows(schema: str, table: str, where: str = "") -> sql.Composable:
     query = sql.SQL("(SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
     if where:
         query += sql.SQL(" WHERE ") + sql.SQL(where)
@@ -30,13 +30,22 @@ def _agent_table() -> str:
 
 
 TENANT_COUNTERS = {
-    "agents": lambda schema: _count(schema, _agent_table(), "is_active"),
+    "agents": lambda schema: count_rows(schema, _agent_table(), "is_active"),
 }
+
+
+def register_counter(name: str, sql_for_schema) -> None:
+    """Add (or replace) a figure of the console's administration list: ``name`` must be a field of
+    ``TenantCounts``; ``sql_for_schema(schema)`` returns a parenthesised scalar subquery."""
+    if name not in TenantCounts.__dataclass_fields__:
+        raise ValueError(f"unknown console figure {name!r}")
+    TENANT_COUNTERS[name] = sql_for_schema
 
 
 @dataclass(frozen=True)
 class TenantCounts:
     agents: int | None = None
+    appointments: int | None = None
 
     @property
     def available(self) -> bool:

@@ -11,7 +11,6 @@ import time_machine
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY, format_hotp_value, hotp_value
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django_tenants.utils import schema_context, tenant_context
 
 from tenants import selectors
@@ -376,18 +375,36 @@ def test_retry_action_on_the_list(
 
 # --- Support: list, search, counts, suspension ---------------------------------------------------
 
-def test_list_shows_status_domains_and_agent_counts(support_client, administration_a, agent_a, admin_a,
-                                                     pending_administration):
+def _scheduling_figures(administration):
+    from scheduling.models import Agent, Appointment
+
+    with tenant_context(administration):
+        return Agent.objects.filter(deleted_at__isnull=True).count(), Appointment.objects.count()
+
+
+def test_list_shows_status_domains_and_agent_and_appointment_counts(
+    support_client, administration_a, pending_administration
+):
+    from scheduling.models import Appointment
+    from tests.scheduling.factories import AgentFactory, AppointmentTypeFactory, LocationFactory
+
     with tenant_context(administration_a):
-        expected = get_user_model().objects.filter(is_active=True).count()
+        location = LocationFactory()
+        kind = AppointmentTypeFactory(organisation=location.organisation)
+        AgentFactory(), AgentFactory()
+        Appointment.objects.create(organisation=location.organisation, appointment_type=kind, location=location,
+                                   starts_at="2027-01-04T09:00+01:00", ends_at="2027-01-04T09:30+01:00")
+    agents, appointments = _scheduling_figures(administration_a)
     response = support_client.get(ADMIN_URL)
     body = response.content.decode()
     assert "test-a.localhost" in body
     assert "En cours de création" in body
     rows = {row.pk: row for row in response.context["cl"].result_list}
-    assert rows[administration_a.pk].console_counts.agents == expected >= 2
+    assert (rows[administration_a.pk].console_counts.agents, rows[administration_a.pk].console_counts.appointments) == (
+        agents, appointments
+    )
+    assert agents >= 2 and appointments >= 1
     assert rows[pending_administration.pk].console_counts.agents is None
-    assert "rendez-vous" not in body.lower()  # no appointment figure until appointments exist
 
 
 def test_counts_cost_two_queries_whatever_the_number_of_administrations(
@@ -397,8 +414,8 @@ def test_counts_cost_two_queries_whatever_the_number_of_administrations(
     with django_assert_num_queries(2):
         counts = selectors.administration_counts(administrations)
     for administration in (administration_a, administration_b, administration_etat):
-        with tenant_context(administration):
-            assert counts[administration.pk].agents == get_user_model().objects.filter(is_active=True).count()
+        figures = _scheduling_figures(administration)
+        assert (counts[administration.pk].agents, counts[administration.pk].appointments) == figures
     assert counts[pending_administration.pk].available is False
 
 
