@@ -273,6 +273,14 @@ class TestNextAvailability:
         day = MONDAY + timedelta(days=30)
         assert slot == Slot(paris(day, 10, 10), paris(day, 10, 40), 10, (1,))
 
+    def test_skipping_busy_days_keeps_the_occurrence_where_busy_time_ends(self):
+        # Busy from Monday 9:00 to Wednesday 11:30: the walk jumps over Monday and Tuesday and must still
+        # see Wednesday's last half hour.
+        wednesday = MONDAY + timedelta(days=2)
+        busy = [Busy(1, paris(MONDAY, 9), paris(wednesday, 11, 30))]
+        slot = next_availability(openings=[opening()], busy=busy, **self.kwargs())
+        assert slot.starts_at == paris(wednesday, 11, 30)
+
     def test_earliest_slot_may_come_from_a_later_occurrence(self):
         openings = [opening(agent=1, start=(9, 0)), opening(agent=2, start=(10, 0))]
         busy = [Busy(1, paris(MONDAY, 9), paris(MONDAY, 11))]

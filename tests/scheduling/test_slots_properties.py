@@ -45,7 +45,9 @@ END_TIMES = st.builds(time, st.integers(1, 23), st.sampled_from([0, 15, 30, 45])
 # Everything is drawn as offsets from the week's Monday, with strategies built once (building them per
 # example is what makes generation slow).
 OPENING_DRAWS = st.tuples(AGENTS, LOCATIONS, st.integers(-40, 4), times, END_TIMES, recurrences)
-BUSY_DRAWS = st.tuples(AGENTS, st.integers(-1440, 15 * 1440), st.integers(1, 300))
+# mostly appointments, sometimes days of busy time (what next availability skips over)
+BUSY_LENGTHS = st.one_of(st.integers(1, 300), st.integers(1, 300), st.integers(600, 4 * 1440))
+BUSY_DRAWS = st.tuples(AGENTS, st.integers(-1440, 15 * 1440), BUSY_LENGTHS)
 ABSENCE_DRAWS = st.tuples(AGENTS, st.integers(-10, 9), times, times, recurrences, st.none() | st.integers(0, 3))
 SCENARIO_DRAWS = st.fixed_dictionaries({
     "tz": st.sampled_from(ZONES),
