@@ -6,7 +6,7 @@ A rule is a first day, a start and an end wall-clock time, and a :class:`Recurre
 *dates*; each date is then turned into an aware ``[start, end)`` interval in UTC by expanding the wall-clock
 times in the organisation's timezone, so a weekly 09:00 stays 09:00 local time across DST changes.
 
-Conventions (see also docs/decisions/0004-slot-rules.md):
+Conventions (see also docs/decisions/0006-slot-rules.md):
 
 - Weekly: weeks start on Monday; the week containing ``first_day`` is week 0 and a week is active when its
   number is a multiple of ``interval``. Occurrences are the chosen weekdays of active weeks that are on or

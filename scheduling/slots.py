@@ -3,7 +3,7 @@
 No ORM, no settings, no clock (``now`` is passed in), no I/O. The selector loads the inputs (already
 filtered: availabilities of one appointment type, location and agents; appointments in active statuses)
 and calls :func:`compute_slots` or :func:`next_availability`. The rules are those of issue 3 and are
-summarised in docs/decisions/0004-slot-rules.md:
+summarised in docs/decisions/0006-slot-rules.md:
 
 - occurrences of the openings are expanded in the organisation's timezone (``scheduling.recurrence``);
 - an agent's busy time is his appointments, his absences and the public holidays (whole local days);
