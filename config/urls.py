@@ -2,17 +2,12 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
-from rest_framework.routers import SimpleRouter
 
 from public_booking import views as public_views
 from scheduling import views as scheduling_views
 from tenants import views as tenant_views
 from tenants.accounts import views as account_views
-from tenants.accounts.api import AgentAccountViewSet
 from tenants.media import serve_tenant_media
-
-api_router = SimpleRouter()
-api_router.register("agents", AgentAccountViewSet, basename="agent")
 
 urlpatterns = [
     path("", public_views.home, name="administration_home"),
@@ -24,7 +19,7 @@ urlpatterns = [
     path("media/<path:path>", serve_tenant_media, name="tenant_media"),
     path("api/v1/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api_schema"),
     path("api/v1/docs/", SpectacularRedocView.as_view(url_name="api_schema", permission_classes=[]), name="api_docs"),
-    path("api/v1/", include(api_router.urls)),
+    path("api/v1/", include(("scheduling.api.urls", "api"), namespace="api")),
 ]
 
 handler404 = "tenants.views.not_found"

@@ -6,7 +6,8 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
-from tests.factories import UserFactory
+from scheduling.models import Agent
+from tests.scheduling.factories import AgentFactory, OrganisationFactory
 
 
 def api_client(administration, user) -> Client:
@@ -15,7 +16,15 @@ def api_client(administration, user) -> Client:
     return Client(HTTP_HOST=administration.primary_domain, HTTP_AUTHORIZATION=f"Token {token.key}")
 
 
+def make_agent(administration, user):
+    """An agent profile for the user, admin of a fresh organisation of that administration."""
+    with tenant_context(administration):
+        return AgentFactory(user=user, organisation=OrganisationFactory(), organisation__level="admin")
+
+
 def test_list_shows_only_this_administrations_agents(administration_a, administration_b, agent_a, agent_b):
+    make_agent(administration_a, agent_a)
+    make_agent(administration_b, agent_b)
     response = api_client(administration_a, agent_a).get("/api/v1/agents/")
     assert response.status_code == 200
     emails = {row["email"] for row in response.json()["results"]}
@@ -23,15 +32,21 @@ def test_list_shows_only_this_administrations_agents(administration_a, administr
     assert agent_b.email not in emails
 
 
-def test_object_of_b_is_404_from_a(administration_a, administration_b, agent_a):
-    with tenant_context(administration_b):
-        only_in_b = UserFactory(email="seulement-b@exemple.fr")
+def test_object_of_b_is_404_from_a(administration_a, administration_b, agent_a, agent_b):
+    make_agent(administration_a, agent_a)
+    only_in_b = make_agent(administration_b, agent_b)
     with tenant_context(administration_a):
         # Make sure the id is not taken in A by chance.
-        assert not type(only_in_b).objects.filter(pk=only_in_b.pk).exists()
+        assert not Agent.objects.filter(pk=only_in_b.pk).exists()
     response = api_client(administration_a, agent_a).get(f"/api/v1/agents/{only_in_b.pk}/")
     assert response.status_code == 404
     assert response.json() == {"detail": "Ressource introuvable."}
+
+
+def test_account_without_agent_profile_is_403_in_french(administration_a, agent_a):
+    response = api_client(administration_a, agent_a).get("/api/v1/agents/")
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Votre compte n'a pas de profil d'agent dans cette administration."}
 
 
 def test_token_of_a_is_refused_on_b(administration_a, administration_b, agent_a):
