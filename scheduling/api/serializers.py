@@ -429,6 +429,8 @@ class AppointmentCreateSerializer(serializers.Serializer):
         if naive is not None and naive.tzinfo is None:
             attrs["starts_at"] = timezone.make_aware(naive, tz)
         location = attrs.get("location")
+        if location is None and kind.mode == AppointmentType.Mode.IN_PERSON:
+            raise serializers.ValidationError({"location": ["Un rendez-vous sur place a besoin d'un lieu."]})
         if location is not None and location.organisation_id != kind.organisation_id:
             raise serializers.ValidationError({"location": ["Ce lieu n'appartient pas à l'organisation du motif."]})
         agents = attrs.get("agents")
