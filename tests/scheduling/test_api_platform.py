@@ -1,0 +1,44 @@
+"""API v1 as a platform: the OpenAPI schema (no warnings, every endpoint documented) and the limit of 100
+requests per minute per token, through DRF's real throttle and the real Redis cache."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from tests.scheduling.api_world import build_world
+
+
+@pytest.fixture
+def world(administration_a):
+    return build_world(administration_a)
+
+
+def test_schema_generates_without_warnings(tmp_path):
+    target = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    text = target.read_text()
+    for path in ("/api/v1/organisations/", "/api/v1/services/", "/api/v1/locations/", "/api/v1/appointment-types/",
+                 "/api/v1/agents/", "/api/v1/availabilities/", "/api/v1/absences/", "/api/v1/citizens/",
+                 "/api/v1/appointments/", "/api/v1/appointments/{id}/status/", "/api/v1/participations/",
+                 "/api/v1/participations/{id}/status/", "/api/v1/slots:", "/api/v1/next-availability:"):
+        assert path in text, path
+    assert "accept_warnings" in text and "'409':" in text
+
+
+def test_schema_is_served_on_the_administrations_host(world):
+    response = world.client("anonymous").get("/api/v1/schema/")
+    assert response.status_code == 200
+    assert b"/api/v1/slots" in response.content
+
+
+def test_one_hundred_requests_a_minute_per_token_then_429_with_retry_after(world):
+    client = world.client("basic")
+    for _ in range(100):
+        assert client.get("/api/v1/services/").status_code == 200
+    refused = client.get("/api/v1/slots")
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert "Requête ralentie" in refused.json()["detail"]
+    # Per token: a colleague is not slowed down.
+    assert world.client("colleague").get("/api/v1/services/").status_code == 200
