@@ -316,7 +316,8 @@ def appointment_book_slot(
     ]
     if not candidates:
         raise SlotUnavailable("Ce créneau n'est pas disponible. Choisissez un autre horaire.")
-    free_agents = list(candidates[0].agent_ids)
+    # Usagers get one slot per time (every free agent in it); agents one slot per agent: pool them all.
+    free_agents = sorted({agent_id for slot in candidates for agent_id in slot.agent_ids})
     day_start, day_end = local_day_bounds(starts_at, ZoneInfo(appointment_type.organisation.timezone))
     booked = booked_minutes_on(free_agents, day_start, day_end)
     agents_by_id = Agent.objects.in_bulk(free_agents)

@@ -296,3 +296,21 @@ def test_list_query_count_is_pinned_and_does_not_grow(world, resource, django_as
         _more_data(world, 3)
     if resource not in ("organisations", "locations", "appointment-types", "services", "availabilities"):
         assert counts[1] > counts[0]
+
+
+def test_agent_audience_booking_shares_agents_fairly(world):
+    """Agents' slots are one per agent: booking such a time chooses among every free agent by the fair rule
+    (the least booked that day), as for usagers, not only the first agent's slot."""
+    with tenant_context(world.administration):
+        from tests.scheduling.factories import AvailabilityFactory
+
+        second = AgentFactory(services=[world.services["pmi"]], organisation=world.org)
+        AvailabilityFactory(agent=second, location=world.location, first_day=MONDAY,
+                            appointment_types=[world.pmi_type])
+        lower, higher = sorted([world.agents["basic"], second], key=lambda agent: agent.pk)
+        appointment_create(appointment_type=world.pmi_type, starts_at=at(11), agents=[lower],
+                           citizens=[CitizenFactory()], actor=Actor.for_agent(lower), location=world.location,
+                           accept_warnings=True)
+    made = book(world, "admin", audience="agent")
+    assert made.status_code == 201
+    assert made.json()["agents"] == [higher.pk]  # the less booked that day
