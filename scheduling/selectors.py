@@ -5,18 +5,40 @@ the pure algorithm of ``scheduling.slots``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, Sum
+from django.contrib.postgres.fields import RangeBoundary
+from django.db.models import BigIntegerField, Func, Q, Sum
 from django.utils import timezone
 
 from . import slots as slot_engine
 from .holidays import public_holidays
-from .models import ACTIVE_STATUSES, Absence, Appointment, AppointmentAgent, AppointmentType, Availability
+from .models import (
+    ACTIVE_STATUSES,
+    Absence,
+    Appointment,
+    AppointmentAgent,
+    AppointmentType,
+    Availability,
+    TsTzRange,
+)
 from .recurrence import Recurrence
 
 ONE_DAY = timedelta(days=1)
+# [starts_at, ends_at) of an agent's appointment: "span && range" is "starts_at < end and ends_at > start", in
+# the form the GiST index appointment_agent_span serves and estimates well (the two inequalities taken apart
+# are estimated as independent, which made the planner read every appointment of the administration).
+_SPAN = TsTzRange("starts_at", "ends_at", RangeBoundary())
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _EpochMicroseconds(Func):
+    """A timestamptz as exact microseconds since 1970 (EXTRACT gives a numeric). Thousands of busy rows load
+    several times faster as integers than as timestamptz, which Django reads with a Python-level loader."""
+
+    template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint"
+    output_field = BigIntegerField()
 
 
 # --- Model rows -> pure inputs -------------------------------------------------------------------
@@ -87,11 +109,11 @@ def slot_inputs(
     if not agents:
         return SlotInputs([], [], [], frozenset(), tz)
     busy = [
-        slot_engine.Busy(agent_id, starts_at, ends_at)
-        for agent_id, starts_at, ends_at in AppointmentAgent.objects.filter(
+        slot_engine.Busy(agent_id, _EPOCH + timedelta(microseconds=starts_at), _EPOCH + timedelta(microseconds=ends_at))
+        for agent_id, starts_at, ends_at in AppointmentAgent.objects.alias(span=_SPAN).filter(
             agent_id__in=agents, appointment__status__in=ACTIVE_STATUSES,
-            starts_at__lt=end + ONE_DAY, ends_at__gt=start - ONE_DAY,
-        ).values_list("agent_id", "starts_at", "ends_at")
+            span__overlap=(start - ONE_DAY, end + ONE_DAY),
+        ).values_list("agent_id", _EpochMicroseconds("starts_at"), _EpochMicroseconds("ends_at"))
     ]
     absences = [
         _absence(row)
