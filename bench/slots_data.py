@@ -142,7 +142,7 @@ def _weekly_windows(rnd: random.Random):
 
 
 def fill_large(administration, *, seed: int = 42, log=print) -> dict:
-    from django.db import connection, transaction
+    from django.db import transaction
     from django_tenants.utils import tenant_context
 
     from scheduling.holidays import public_holidays
@@ -321,13 +321,27 @@ def fill_large(administration, *, seed: int = 42, log=print) -> dict:
             reset_sequence(schema, model)
     log(f"  large administration filled by COPY in {clock.perf_counter() - started:.1f} s", flush=True)
     started = clock.perf_counter()
-    with connection.cursor() as cursor:
-        tables = [m._meta.db_table for m in (Availability, Availability.appointment_types.through, Appointment,
-                                             AppointmentAgent, Participation, Absence, Citizen)]
-        for table in tables:
-            cursor.execute(f'VACUUM ANALYZE "{schema}"."{table}"')
+    analyze(schema, vacuum=True)
     log(f"  VACUUM ANALYZE in {clock.perf_counter() - started:.1f} s", flush=True)
     return counts
+
+
+def analyze(schema: str, *, vacuum: bool = False) -> None:
+    from django.db import connection
+
+    from scheduling.models import (
+        Absence,
+        Appointment,
+        AppointmentAgent,
+        Availability,
+        Citizen,
+        Participation,
+    )
+
+    with connection.cursor() as cursor:
+        for model in (Availability, Availability.appointment_types.through, Appointment, AppointmentAgent,
+                      Participation, Absence, Citizen):
+            cursor.execute(f'{"VACUUM ANALYZE" if vacuum else "ANALYZE"} "{schema}"."{model._meta.db_table}"')
 
 
 # --- Small administration ------------------------------------------------------------------------
@@ -379,6 +393,7 @@ def generate(*, reuse: bool, log=print):
     """(large, small) administrations, generated now or, with ``reuse``, kept from an earlier run."""
     large, small = (existing(LARGE_SLUG), existing(SMALL_SLUG)) if reuse else (None, None)
     if large is not None and small is not None:
+        analyze(large.schema_name)  # statistics of an index added since by a migration
         log("  data kept from an earlier run (--reuse): nothing generated", flush=True)
         return large, small, None
     drop(LARGE_SLUG)
