@@ -511,8 +511,14 @@ def _walk(
             # No slot: if the agent stays busy past this occurrence (booked solid, long absence), restart
             # the opening's expansion where that busy time ends instead of visiting every occurrence in it.
             busy_end = index.busy_until(opening.agent_id, end)
+            if busy_end >= highest_end:
+                # Busy until the horizon: nothing more from this opening. (Restarting the expansion at the
+                # horizon would yield the occurrence that straddles it again, forever.)
+                heapq.heappop(heap)
+                continue
             if busy_end > end:
-                generator = opening.occurrences(tz, min(busy_end, highest_end), highest_end)
+                # Every occurrence meeting busy_end ends after it, hence after this one: progress is certain.
+                generator = opening.occurrences(tz, busy_end, highest_end)
 
         following = next(generator, None)
         if following is None:

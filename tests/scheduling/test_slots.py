@@ -348,3 +348,18 @@ class TestValidation:
     def test_unknown_audience(self):
         with pytest.raises(ValueError):
             slots([opening()], audience="prescripteur")
+
+
+def test_next_availability_ends_when_busy_time_runs_past_the_horizon():
+    """Regression: an occurrence straddling the horizon, its agent busy beyond it, used to be expanded
+    again and again (the walk restarted at the horizon and met the same occurrence)."""
+    day = date(2027, 1, 4)
+    opening = Opening(agent_id=1, location_id=1, first_day=day, start_time=time(9), end_time=time(12),
+                      recurrence=Recurrence(kind="weekly", weekdays=(0, 1, 2, 3, 4)))
+    busy = [Busy(1, datetime(2027, 1, 4, 8, tzinfo=PARIS), datetime(2027, 1, 4, 13, tzinfo=PARIS))]
+    found = next_availability(
+        openings=[opening], busy=busy, tz=PARIS, duration=timedelta(minutes=30),
+        now=datetime(2027, 1, 1, tzinfo=PARIS), after=datetime(2027, 1, 4, 8, tzinfo=PARIS),
+        horizon_end=datetime(2027, 1, 4, 10, tzinfo=PARIS),
+    )
+    assert found is None
