@@ -75,7 +75,20 @@ def django_db_setup(
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
+            _close_other_sessions()
             teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+
+
+def _close_other_sessions() -> None:
+    """Threads of the session (in-process Celery workers, the live server) may still hold a
+    connection to the test database; PostgreSQL refuses to drop a database in use."""
+    name = connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+    connection.close()
 
 
 def _get(slug):
