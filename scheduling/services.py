@@ -220,31 +220,37 @@ def _appointment_create(
     return appointment
 
 
-@transaction.atomic
-def appointment_set_status(*, appointment: Appointment, status: str, actor: Actor) -> Appointment:
-    """Change an appointment's status and propagate it to its participations."""
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    collective = appointment.appointment_type.collective
+def _check_status(status: str, *, collective: bool) -> None:
     try:
         status_rules.check_allowed(status, collective=collective)
     except status_rules.StatusError as error:
         raise ValidationError({"status": [str(error)]}) from None
-    previous = appointment.status
-    if previous == status:
-        return appointment
-    if status in status_rules.CANCELLED and previous in ACTIVE_STATUSES:
-        # Cancelling frees the agents' time; coming back from cancelled must find it free again.
-        pass
+
+
+def _store_status(appointment: Appointment, status: str) -> None:
+    """Save the appointment's status; its agents' time is freed when cancelled and taken again when
+    not (``SlotUnavailable`` if someone took it meanwhile: the transaction then rolls back)."""
     appointment.status = status
     appointment.cancelled_at = timezone.now() if status in (*status_rules.CANCELLED, "noshow") else None
     appointment.save(update_fields=["status", "cancelled_at", "updated_at"])
+    _sync_agent_links(appointment)
+
+
+@transaction.atomic
+def appointment_set_status(*, appointment: Appointment, status: str, actor: Actor) -> Appointment:
+    """Change an appointment's status and propagate it to its participations."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    _check_status(status, collective=appointment.appointment_type.collective)
+    previous = appointment.status
+    if previous == status:
+        return appointment
+    _store_status(appointment, status)
     participations = list(appointment.participations.order_by("pk"))
     new_statuses = status_rules.propagate_to_participations(status, [p.status for p in participations])
     for participation, new_status in zip(participations, new_statuses, strict=True):
         if participation.status != new_status:
             participation.status = new_status
             participation.save(update_fields=["status"])
-    _sync_agent_links(appointment)
     _record(appointment, actor, "status", {"from": previous, "to": status})
     events.appointment_status_changed.send(sender=Appointment, appointment=appointment, actor=actor,
                                            previous_status=previous, status=status)
@@ -261,10 +267,7 @@ def participation_set_status(*, participation: Participation, status: str, actor
     """Change one participant's status; the appointment's status follows the participations."""
     appointment = Appointment.objects.select_for_update().get(pk=participation.appointment_id)
     collective = appointment.appointment_type.collective
-    try:
-        status_rules.check_allowed(status, collective=False)
-    except status_rules.StatusError as error:
-        raise ValidationError({"status": [str(error)]}) from None
+    _check_status(status, collective=False)
     previous = participation.status
     participation.status = status
     participation.save(update_fields=["status"])
@@ -273,10 +276,7 @@ def participation_set_status(*, participation: Participation, status: str, actor
     _record(appointment, actor, "participation_status", {"from": previous, "to": status}, participation)
     if derived != appointment.status:
         previous_appointment_status = appointment.status
-        appointment.status = derived
-        appointment.cancelled_at = timezone.now() if derived in (*status_rules.CANCELLED, "noshow") else None
-        appointment.save(update_fields=["status", "cancelled_at", "updated_at"])
-        _sync_agent_links(appointment)
+        _store_status(appointment, derived)
         events.appointment_status_changed.send(sender=Appointment, appointment=appointment, actor=actor,
                                                previous_status=previous_appointment_status, status=derived)
     return participation

@@ -483,6 +483,22 @@ def resolve_moment(value, tz: ZoneInfo, *, end: bool = False) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
+def _visible_type_and_location(serializer, attrs):
+    """Replace the type id by the visible type, and check the location belongs to it (French 400s)."""
+    scope = scope_of(serializer)
+    kind = (
+        policy.appointment_types(scope).select_related("organisation")
+        .filter(pk=attrs["appointment_type"]).first()
+    )
+    if kind is None:
+        raise serializers.ValidationError({"appointment_type": ["Motif introuvable."]})
+    attrs["appointment_type"] = kind
+    if "location" in attrs:
+        if not policy.locations(scope).filter(pk=attrs["location"], organisation_id=kind.organisation_id).exists():
+            raise serializers.ValidationError({"location": ["Lieu introuvable pour ce motif."]})
+    return scope, kind
+
+
 class SlotQuerySerializer(serializers.Serializer):
     appointment_type = serializers.IntegerField(help_text="Identifiant du motif.")
     location = serializers.IntegerField(required=False, help_text="Identifiant du lieu.")
@@ -495,17 +511,7 @@ class SlotQuerySerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        scope = scope_of(self)
-        kind = (
-            policy.appointment_types(scope).select_related("organisation")
-            .filter(pk=attrs["appointment_type"]).first()
-        )
-        if kind is None:
-            raise serializers.ValidationError({"appointment_type": ["Motif introuvable."]})
-        attrs["appointment_type"] = kind
-        if "location" in attrs:
-            if not policy.locations(scope).filter(pk=attrs["location"], organisation_id=kind.organisation_id).exists():
-                raise serializers.ValidationError({"location": ["Lieu introuvable pour ce motif."]})
+        scope, kind = _visible_type_and_location(self, attrs)
         if "agent" in attrs:
             if not policy.agents(scope).filter(pk=attrs["agent"], roles__organisation_id=kind.organisation_id).exists():
                 raise serializers.ValidationError({"agent": ["Agent introuvable pour ce motif."]})
@@ -528,17 +534,7 @@ class NextAvailabilityQuerySerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        scope = scope_of(self)
-        kind = (
-            policy.appointment_types(scope).select_related("organisation")
-            .filter(pk=attrs["appointment_type"]).first()
-        )
-        if kind is None:
-            raise serializers.ValidationError({"appointment_type": ["Motif introuvable."]})
-        attrs["appointment_type"] = kind
-        if "location" in attrs:
-            if not policy.locations(scope).filter(pk=attrs["location"], organisation_id=kind.organisation_id).exists():
-                raise serializers.ValidationError({"location": ["Lieu introuvable pour ce motif."]})
+        scope, kind = _visible_type_and_location(self, attrs)
         tz = ZoneInfo(kind.organisation.timezone)
         attrs["after"] = resolve_moment(attrs["after"], tz) if "after" in attrs else timezone.now()
         return attrs
