@@ -332,3 +332,54 @@ def appointment_book_slot(
         except SlotUnavailable:
             free_agents.remove(agent_id)  # taken meanwhile: another free agent may still hold the slot
     raise SlotUnavailable()
+
+
+@transaction.atomic
+def participant_add(
+    *, appointment: Appointment, citizen: Citizen, actor: Actor, created_by: str = Appointment.CreatedBy.AGENT,
+    prescriber: Prescriber | None = None,
+) -> Participation:
+    """Register a usager in a collective session. The session row is locked while its seats are
+    counted, so two registrations racing for the last seat never both succeed."""
+    session = Appointment.objects.select_for_update().select_related("appointment_type").get(pk=appointment.pk)
+    if not session.appointment_type.collective:
+        raise ValidationError("On n'ajoute des participants qu'à un RDV collectif.")
+    if session.status in status_rules.CANCELLED:
+        raise ValidationError("Cet atelier a été annulé : l'inscription n'est plus possible.")
+    existing = session.participations.filter(citizen=citizen).first()
+    if existing is not None and existing.status not in status_rules.CANCELLED:
+        raise ValidationError("Cet usager est déjà inscrit à cet atelier.")
+    taken = session.participations.exclude(status__in=status_rules.CANCELLED).count()
+    if session.capacity is not None and taken >= session.capacity:
+        raise ValidationError("Cet atelier est complet.")
+    notified = session.appointment_type.visibility == AppointmentType.Visibility.VISIBLE_NOTIFIED
+    if existing is not None:  # a cancelled registration comes back
+        existing.status = status_rules.UNKNOWN
+        existing.save(update_fields=["status"])
+        participation = existing
+    else:
+        participation = Participation.objects.create(
+            appointment=session, citizen=citizen, created_by=created_by, created_by_prescriber=prescriber,
+            send_lifecycle_notifications=notified, send_reminder_notification=notified,
+        )
+    citizen.organisations.add(session.organisation)
+    _record(session, actor, "participant_added", {"citizen": citizen.pk}, participation)
+    events.participant_added.send(sender=Appointment, appointment=session, actor=actor, participation=participation)
+    return participation
+
+
+@transaction.atomic
+def participant_remove(*, participation: Participation, actor: Actor, status: str = status_rules.EXCUSED) -> None:
+    """Cancel one registration to a collective session (excused by default); the seat is free again."""
+    session = Appointment.objects.select_for_update().select_related("appointment_type").get(
+        pk=participation.appointment_id
+    )
+    if not session.appointment_type.collective:
+        raise ValidationError("Seuls les participants d'un RDV collectif se retirent un par un.")
+    if status not in status_rules.CANCELLED:
+        raise ValidationError({"status": ["Un retrait est une annulation (excusée ou par le service)."]})
+    participation.status = status
+    participation.save(update_fields=["status"])
+    _record(session, actor, "participant_removed", {"citizen": participation.citizen_id, "status": status},
+            participation)
+    events.participant_removed.send(sender=Appointment, appointment=session, actor=actor, participation=participation)
