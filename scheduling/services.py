@@ -383,3 +383,56 @@ def participant_remove(*, participation: Participation, actor: Actor, status: st
     _record(session, actor, "participant_removed", {"citizen": participation.citizen_id, "status": status},
             participation)
     events.participant_removed.send(sender=Appointment, appointment=session, actor=actor, participation=participation)
+
+
+@transaction.atomic
+def appointment_move(
+    *, appointment: Appointment, actor: Actor, starts_at: datetime | None = None, location: Location | None = None,
+    agents: list[Agent] | None = None, duration: timedelta | None = None, accept_warnings: bool = False,
+) -> Appointment:
+    """Change the time, place, agents or length of an appointment. Conflicts are warnings for agents
+    (as when booking); the exclusion constraint still refuses a double booking of a blocking row."""
+    appointment = Appointment.objects.select_for_update().select_related("appointment_type").get(pk=appointment.pk)
+    if appointment.is_cancelled:
+        raise ValidationError("Un rendez-vous annulé ne se déplace pas : réinitialisez-le d'abord.")
+    previous = {
+        "starts_at": appointment.starts_at, "ends_at": appointment.ends_at, "location_id": appointment.location_id,
+        "agent_ids": sorted(appointment.agent_links.values_list("agent_id", flat=True)),
+    }
+    new_start = starts_at or appointment.starts_at
+    new_end = new_start + (duration or (appointment.ends_at - appointment.starts_at))
+    new_agents = agents if agents is not None else list(appointment.agents.all())
+    if not new_agents:
+        raise ValidationError({"agents": ["Choisissez au moins un agent."]})
+    in_person = appointment.appointment_type.mode == AppointmentType.Mode.IN_PERSON
+    if in_person and (location or appointment.location) is None:
+        raise ValidationError({"location": ["Un rendez-vous sur place a besoin d'un lieu."]})
+    citizens = [p.citizen for p in appointment.participations.select_related("citizen")]
+    warnings = _conflict_warnings(agents=new_agents, starts_at=new_start, ends_at=new_end, citizens=citizens,
+                                  appointment_type=appointment.appointment_type, exclude_id=appointment.pk)
+    if warnings and not accept_warnings:
+        raise BookingWarnings(warnings)
+    appointment.starts_at, appointment.ends_at = new_start, new_end
+    if location is not None:
+        appointment.location = location
+    appointment.accepted_overlap = any("a déjà un rendez-vous" in w for w in warnings)
+    appointment.save(update_fields=["starts_at", "ends_at", "location", "accepted_overlap", "updated_at"])
+    new_ids = {agent.pk for agent in new_agents}
+    appointment.agent_links.exclude(agent_id__in=new_ids).delete()
+    for agent in new_agents:
+        AppointmentAgent.objects.get_or_create(
+            appointment=appointment, agent=agent,
+            defaults={"starts_at": new_start, "ends_at": new_end, "blocks": False},
+        )
+    _sync_agent_links(appointment)
+    current = {
+        "starts_at": new_start, "ends_at": new_end, "location_id": appointment.location_id,
+        "agent_ids": sorted(new_ids),
+    }
+    if current == previous:
+        return appointment
+    _record(appointment, actor, "moved", {
+        key: {"from": str(previous[key]), "to": str(current[key])} for key in current if current[key] != previous[key]
+    } | {"warnings_accepted": warnings})
+    events.appointment_moved.send(sender=Appointment, appointment=appointment, actor=actor, previous=previous)
+    return appointment

@@ -292,3 +292,52 @@ def test_many_clients_racing_for_one_slot_book_it_once(django_db_setup, django_d
             if user is not None:
                 type(user).objects.filter(pk=user.pk).delete()
         connection.set_schema_to_public()
+
+
+def test_moving_an_appointment(world):
+    from scheduling.services import appointment_move
+
+    first, second = world["agents"]
+    received = []
+    appointment = appointment_create(appointment_type=world["type"], starts_at=at(9), agents=[first],
+                                     citizens=world["citizens"][:1], actor=actor(first), location=world["location"])
+    events.appointment_moved.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="move-test")
+    try:
+        moved = appointment_move(appointment=appointment, actor=actor(first), starts_at=at(10), agents=[second])
+    finally:
+        events.appointment_moved.disconnect(dispatch_uid="move-test")
+    assert (moved.starts_at, moved.ends_at) == (at(10), at(10, 30))
+    link = AppointmentAgent.objects.get(appointment=moved)
+    assert (link.agent, link.starts_at, link.blocks) == (second, at(10), True)
+    assert received[0]["previous"]["starts_at"] == at(9) and received[0]["previous"]["agent_ids"] == [first.pk]
+    assert moved.changes.filter(action="moved").exists()
+    # The old time is free again, the new one taken.
+    free = slots_for(appointment_type=world["type"], start=at(9), end=at(9, 30), audience="agent", now=NOW)
+    assert {s.agent_ids for s in free} == {(first.pk,), (second.pk,)}
+
+
+def test_moving_onto_a_colleagues_appointment_warns_then_overlaps(world):
+    from scheduling.services import appointment_move
+
+    agent = world["agents"][0]
+    kwargs = {"appointment_type": world["type"], "agents": [agent], "actor": actor(agent),
+              "location": world["location"]}
+    appointment_create(starts_at=at(9), citizens=world["citizens"][:1], **kwargs)
+    other = appointment_create(starts_at=at(11), citizens=world["citizens"][1:2], **kwargs)
+    with pytest.raises(BookingWarnings):
+        appointment_move(appointment=other, actor=actor(agent), starts_at=at(9, 15))
+    other.refresh_from_db()
+    assert other.starts_at == at(11)
+    moved = appointment_move(appointment=other, actor=actor(agent), starts_at=at(9, 15), accept_warnings=True)
+    assert moved.accepted_overlap and not AppointmentAgent.objects.get(appointment=moved).blocks
+
+
+def test_a_cancelled_appointment_is_not_moved(world):
+    from scheduling.services import appointment_move
+
+    agent = world["agents"][0]
+    appointment = appointment_create(appointment_type=world["type"], starts_at=at(9), agents=[agent],
+                                     citizens=world["citizens"][:1], actor=actor(agent), location=world["location"])
+    appointment_set_status(appointment=appointment, status="revoked", actor=actor(agent))
+    with pytest.raises(ValidationError, match="annulé"):
+        appointment_move(appointment=appointment, actor=actor(agent), starts_at=at(10))
