@@ -217,3 +217,21 @@ def absences_overlapping(*, agents, starts_at: datetime, ends_at: datetime, tz: 
         if next(iter(rule.occurrences(tz, starts_at, ends_at)), None) is not None:
             found.append((absence.agent, absence))
     return found
+
+
+# --- Usagers -------------------------------------------------------------------------------------
+
+def citizen_likely_duplicates(*, first_name: str = "", last_name: str = "", birth_date=None, email: str = "",
+                              phone: str = "", exclude_id=None):
+    """Records that are probably the same person: same names and birth date, or same e-mail, or same
+    phone (E.164). Shown as a hint when an agent creates a usager; never blocking."""
+    from .models import Citizen
+
+    match = Q(pk__in=[])
+    if first_name and last_name and birth_date:
+        match |= Q(first_name__iexact=first_name.strip(), last_name__iexact=last_name.strip(), birth_date=birth_date)
+    if email:
+        match |= Q(email__iexact=email.strip())
+    if phone:
+        match |= Q(phone=phone)
+    return Citizen.objects.filter(match, deleted_at__isnull=True).exclude(pk=exclude_id)[:10]

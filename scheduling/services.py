@@ -436,3 +436,88 @@ def appointment_move(
     } | {"warnings_accepted": warnings})
     events.appointment_moved.send(sender=Appointment, appointment=appointment, actor=actor, previous=previous)
     return appointment
+
+
+# --- Structure ------------------------------------------------------------------------------------
+
+def _admins_left(organisation, *, without_agent_id) -> int:
+    from .models import AgentRole
+
+    return (
+        AgentRole.objects.filter(organisation=organisation, level=AgentRole.Level.ADMIN)
+        .exclude(agent_id=without_agent_id)
+        .count()
+    )
+
+
+@transaction.atomic
+def agent_role_set(*, agent: Agent, organisation, level: str):
+    """Give an agent a role in an organisation (or change it). An organisation always keeps an admin."""
+    from .models import AgentRole, Organisation
+
+    Organisation.objects.select_for_update().get(pk=organisation.pk)  # serialise role changes per organisation
+    if level not in AgentRole.Level.values:
+        raise ValidationError({"level": [f"Rôle inconnu : « {level} »."]})
+    if level == AgentRole.Level.INTERVENANT and not agent.is_intervenant:
+        raise ValidationError({"level": ["Le rôle intervenant est réservé aux agents sans compte de connexion."]})
+    if agent.is_intervenant and level != AgentRole.Level.INTERVENANT:
+        raise ValidationError({"level": ["Un intervenant n'a pas de compte : il ne peut être qu'intervenant."]})
+    role = AgentRole.objects.filter(agent=agent, organisation=organisation).first()
+    if role and role.level == AgentRole.Level.ADMIN and level != AgentRole.Level.ADMIN:
+        if not _admins_left(organisation, without_agent_id=agent.pk):
+            raise ValidationError("Cette organisation doit garder au moins un administrateur.")
+    if role is None:
+        return AgentRole.objects.create(agent=agent, organisation=organisation, level=level)
+    role.level = level
+    role.save(update_fields=["level"])
+    return role
+
+
+@transaction.atomic
+def agent_role_remove(*, agent: Agent, organisation) -> None:
+    """Remove an agent from an organisation: never its last admin, never while he has appointments to come."""
+    from .models import AgentRole, Organisation
+
+    Organisation.objects.select_for_update().get(pk=organisation.pk)
+    role = AgentRole.objects.filter(agent=agent, organisation=organisation).first()
+    if role is None:
+        return
+    if role.level == AgentRole.Level.ADMIN and not _admins_left(organisation, without_agent_id=agent.pk):
+        raise ValidationError("Cette organisation doit garder au moins un administrateur.")
+    upcoming = AppointmentAgent.objects.filter(
+        agent=agent, appointment__organisation=organisation, appointment__status__in=ACTIVE_STATUSES,
+        ends_at__gt=timezone.now(),
+    )
+    if upcoming.exists():
+        raise ValidationError("Cet agent a encore des rendez-vous à venir dans cette organisation : "
+                              "déplacez-les ou annulez-les d'abord.")
+    role.delete()
+
+
+def appointment_type_remove(*, appointment_type: AppointmentType) -> str:
+    """Delete a type without appointments; archive one that has some. Returns "deleted" or "archived"."""
+    if appointment_type.appointments.exists():
+        if appointment_type.archived_at is None:
+            appointment_type.archived_at = timezone.now()
+            appointment_type.save(update_fields=["archived_at"])
+        return "archived"
+    appointment_type.delete()
+    return "deleted"
+
+
+@transaction.atomic
+def citizen_set_responsible(*, citizen: Citizen, responsible: Citizen | None) -> Citizen:
+    """Make ``citizen`` a relative of ``responsible`` (or independent again). Refuses cycles."""
+    if responsible is not None:
+        cursor, seen = responsible, set()
+        while cursor is not None:
+            if cursor.pk == citizen.pk:
+                raise ValidationError({"responsible": ["Un usager ne peut pas être le responsable de son propre "
+                                                       "responsable."]})
+            if cursor.pk in seen:
+                break
+            seen.add(cursor.pk)
+            cursor = cursor.responsible
+    citizen.responsible = responsible
+    citizen.save(update_fields=["responsible"])
+    return citizen
