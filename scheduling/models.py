@@ -203,10 +203,12 @@ class AppointmentType(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(max_booking_delay__gt=F("min_booking_delay")), name="type_max_delay_after_min"
+                condition=Q(max_booking_delay__gt=F("min_booking_delay")), name="type_max_delay_after_min",
+                violation_error_message="Le délai maximum de réservation doit être supérieur au délai minimum."
             ),
             models.CheckConstraint(
-                condition=Q(collective=False) | Q(mode="in_person"), name="type_collective_in_person"
+                condition=Q(collective=False) | Q(mode="in_person"), name="type_collective_in_person",
+                violation_error_message="Un motif collectif se déroule sur place."
             ),
         ]
 
@@ -246,6 +248,23 @@ class RecurringWindow(models.Model):
     class Meta:
         abstract = True
 
+    def clean(self):
+        """The rule must make sense to the slot engine (weekly needs its days, 1 to 5 weeks...)."""
+        from django.core.exceptions import ValidationError
+
+        from .recurrence import Recurrence as Rule
+
+        super().clean()
+        if self.recurrence == Recurrence.WEEKLY and not self.weekdays:
+            raise ValidationError({"weekdays": ["Choisissez au moins un jour de la semaine."]})
+        try:
+            Rule(kind=self.recurrence, interval=self.interval or 1,
+                 weekdays=tuple(self.weekdays or ()) if self.recurrence == Recurrence.WEEKLY else (),
+                 until=self.until, excluded_dates=frozenset(self.excluded_dates or ()))
+        except ValueError:
+            raise ValidationError("Cette récurrence n'est pas valide (jours de 0 = lundi à 6 = dimanche, "
+                                  "toutes les 1 à 5 semaines).") from None
+
 
 class Availability(RecurringWindow):
     """A plage d'ouverture: an agent receives these types, at this place, during this window."""
@@ -262,9 +281,11 @@ class Availability(RecurringWindow):
         verbose_name = "plage d'ouverture"
         verbose_name_plural = "plages d'ouverture"
         constraints = [
-            models.CheckConstraint(condition=Q(end_time__gt=F("start_time")), name="availability_end_after_start"),
+            models.CheckConstraint(condition=Q(end_time__gt=F("start_time")), name="availability_end_after_start",
+                violation_error_message="L'heure de fin doit être après l'heure de début."),
             models.CheckConstraint(
-                condition=Q(until__isnull=True) | Q(until__gte=F("first_day")), name="availability_until_after_first"
+                condition=Q(until__isnull=True) | Q(until__gte=F("first_day")), name="availability_until_after_first",
+                violation_error_message="La date de fin de récurrence doit être après le premier jour."
             ),
         ]
         indexes = [models.Index(fields=["agent", "first_day"]), models.Index(fields=["until"])]
@@ -283,9 +304,13 @@ class Absence(RecurringWindow):
     class Meta:
         verbose_name = "absence"
         constraints = [
-            models.CheckConstraint(condition=Q(end_day__gte=F("first_day")), name="absence_end_after_start"),
+            models.CheckConstraint(condition=Q(end_day__gte=F("first_day")), name="absence_end_after_start",
+                violation_error_message="Le dernier jour doit être après le premier jour."),
             models.CheckConstraint(
-                condition=Q(recurrence="none") | Q(end_day=F("first_day")), name="absence_recurring_within_a_day"
+                condition=Q(recurrence="none") | Q(end_day=F("first_day")), name="absence_recurring_within_a_day",
+                violation_error_message=(
+                    "Une absence récurrente dure moins d'une journée : premier et dernier jour identiques."
+                )
             ),
         ]
         indexes = [models.Index(fields=["agent", "first_day"])]
@@ -322,7 +347,8 @@ class Citizen(models.Model):
         verbose_name = "usager"
         ordering = ["last_name", "first_name"]
         constraints = [
-            models.CheckConstraint(condition=~Q(responsible=F("id")), name="citizen_not_own_responsible"),
+            models.CheckConstraint(condition=~Q(responsible=F("id")), name="citizen_not_own_responsible",
+                violation_error_message="Un usager ne peut pas être son propre responsable."),
         ]
         indexes = [models.Index(fields=["last_name", "first_name", "birth_date"]), models.Index(fields=["email"])]
 
@@ -391,8 +417,10 @@ class Appointment(models.Model):
         verbose_name_plural = "rendez-vous"
         ordering = ["starts_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="appointment_ends_after_start"),
-            models.CheckConstraint(condition=Q(capacity__isnull=True) | Q(capacity__gt=0), name="capacity_positive"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="appointment_ends_after_start",
+                violation_error_message="La fin du rendez-vous doit être après son début."),
+            models.CheckConstraint(condition=Q(capacity__isnull=True) | Q(capacity__gt=0), name="capacity_positive",
+                violation_error_message="Le nombre de places doit être positif."),
         ]
         indexes = [models.Index(fields=["organisation", "starts_at"]), models.Index(fields=["starts_at"])]
 

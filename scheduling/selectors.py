@@ -235,3 +235,65 @@ def citizen_likely_duplicates(*, first_name: str = "", last_name: str = "", birt
     if phone:
         match |= Q(phone=phone)
     return Citizen.objects.filter(match, deleted_at__isnull=True).exclude(pk=exclude_id)[:10]
+
+
+# --- Availability ---------------------------------------------------------------------------------
+
+WARNING_HORIZON = timedelta(days=183)
+
+
+def availability_warnings(
+    *, agent_id, first_day: date, start_time: time, end_time: time, recurrence: Recurrence,
+    appointment_types=(), tz: ZoneInfo, exclude_id=None,
+) -> list[str]:
+    """Warnings an agent may accept when saving a plage d'ouverture: a type longer than the window, and
+    overlaps with the agent's other availabilities (any organisation) over the next six months."""
+    from .recurrence import occurrence_intervals
+
+    warnings = []
+    window_minutes = (
+        datetime.combine(first_day, end_time) - datetime.combine(first_day, start_time)
+    ).total_seconds() // 60
+    if window_minutes <= 0:
+        window_minutes += 24 * 60
+    for kind in appointment_types:
+        if kind.duration_minutes > window_minutes:
+            warnings.append(
+                f"Le motif « {kind.name} » dure {kind.duration_minutes} min, plus que la plage "
+                f"({int(window_minutes)} min) : aucun créneau n'y tiendra."
+            )
+    start = datetime.combine(first_day, time.min, tzinfo=tz)
+    end = start + WARNING_HORIZON
+    mine = list(occurrence_intervals(first_day, start_time, end_time, recurrence, tz, start, end))
+    if not mine:
+        return warnings
+    others = (
+        Availability.objects.filter(agent_id=agent_id, first_day__lte=end.date())
+        .filter(Q(until__isnull=True) | Q(until__gte=first_day))
+        .exclude(pk=exclude_id)
+        .values("id", "title", *_WINDOW_FIELDS)
+    )
+    for row in others:
+        theirs = occurrence_intervals(row["first_day"], row["start_time"], row["end_time"], recurrence_of(row), tz,
+                                      start, end)
+        clash = _first_overlap(mine, theirs)
+        if clash is not None:
+            name = row["title"] or f"du {row['first_day']:%d/%m/%Y}"
+            warnings.append(
+                f"Cette plage chevauche la plage « {name} » de cet agent, par exemple le "
+                f"{clash.astimezone(tz):%d/%m/%Y à %H:%M}."
+            )
+    return warnings
+
+
+def _first_overlap(mine: list, theirs) -> datetime | None:
+    """First instant where two sorted lists of [start, end) intervals overlap (touching is not overlapping)."""
+    i = 0
+    for their_start, their_end in theirs:
+        while i < len(mine) and mine[i][1] <= their_start:
+            i += 1
+        if i == len(mine):
+            return None
+        if mine[i][0] < their_end:
+            return max(mine[i][0], their_start)
+    return None

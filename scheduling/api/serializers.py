@@ -252,9 +252,15 @@ class AvailabilitySerializer(ModelCleanMixin, serializers.ModelSerializer):
     location = VisibleRelatedField(policy.locations, allow_null=True, required=False)
     appointment_types = VisibleRelatedField(policy.appointment_types, many=True)
 
+    accept_warnings = serializers.BooleanField(
+        write_only=True, required=False, default=False,
+        help_text="Enregistrer malgré les avertissements (chevauchement, motif plus long que la plage).",
+    )
+
     class Meta:
         model = Availability
-        fields = ["id", "agent", "organisation", "location", "appointment_types", "title", *WINDOW_FIELDS]
+        fields = ["id", "agent", "organisation", "location", "appointment_types", "title", *WINDOW_FIELDS,
+                  "accept_warnings"]
 
     def validate(self, attrs):
         current = self.instance
@@ -282,7 +288,38 @@ class AvailabilitySerializer(ModelCleanMixin, serializers.ModelSerializer):
                 raise serializers.ValidationError(
                     {"location": [f"Le motif « {kind} » est sur place : choisissez un lieu."]}
                 )
+        accepted = attrs.pop("accept_warnings", False)
+        if not accepted:
+            warnings = _availability_warnings(attrs, current, agent, organisation, types)
+            if warnings:
+                raise serializers.ValidationError({
+                    "detail": ["Cette plage demande confirmation : renvoyez-la avec accept_warnings=true."],
+                    "warnings": warnings,
+                })
         return attrs
+
+
+def _availability_warnings(attrs, current, agent, organisation, types) -> list[str]:
+    from zoneinfo import ZoneInfo
+
+    from scheduling.selectors import availability_warnings, recurrence_of
+
+    window = {name: attrs[name] if name in attrs else getattr(current, name, None) for name in WINDOW_FIELDS}
+    if window["first_day"] is None or window["start_time"] is None or window["end_time"] is None:
+        return []
+    if window["end_time"] <= window["start_time"]:
+        return []  # the model refuses it with its own message
+    window.setdefault("interval", 1)
+    try:
+        recurrence = recurrence_of({**window, "interval": window["interval"] or 1, "recurrence": window["recurrence"]
+                                    or "none"})
+    except ValueError:
+        return []  # the model's validation reports the bad recurrence itself
+    return availability_warnings(
+        agent_id=agent.pk, first_day=window["first_day"], start_time=window["start_time"],
+        end_time=window["end_time"], recurrence=recurrence, appointment_types=types,
+        tz=ZoneInfo(organisation.timezone), exclude_id=current.pk if current else None,
+    )
 
 
 class AbsenceSerializer(ModelCleanMixin, serializers.ModelSerializer):

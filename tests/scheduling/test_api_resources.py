@@ -180,3 +180,26 @@ def test_nothing_is_written_on_a_refusal(world):
     post(world, "admin", "/api/v1/locations/", {"organisation": world.org.pk, "name": "", "address": ""})
     with tenant_context(world.administration):
         assert Location.objects.count() == before
+
+
+def test_availability_warnings_need_confirmation(world):
+    """Overlapping another plage of the same agent, or a type longer than the window: 400 with the
+    warnings, then 201 with accept_warnings."""
+    body = {"agent": world.agents["basic"].pk, "organisation": world.org.pk, "location": world.location.pk,
+            "appointment_types": [world.pmi_type.pk], "first_day": MONDAY.isoformat(),
+            "start_time": "11:00", "end_time": "11:20", "recurrence": "weekly", "weekdays": [0]}
+    warned = post(world, "basic", "/api/v1/availabilities/", body)
+    assert warned.status_code == 400
+    text = " ".join(warned.json()["warnings"])
+    assert "chevauche la plage" in text and "plus que la plage (20 min)" in text
+    accepted = post(world, "basic", "/api/v1/availabilities/", {**body, "accept_warnings": True})
+    assert accepted.status_code == 201 and "accept_warnings" not in accepted.json()
+
+
+def test_a_weekly_plage_needs_its_days(world):
+    body = {"agent": world.agents["basic"].pk, "organisation": world.org.pk, "location": world.location.pk,
+            "appointment_types": [world.pmi_type.pk], "first_day": MONDAY.isoformat(),
+            "start_time": "14:00", "end_time": "17:00", "recurrence": "weekly", "weekdays": []}
+    response = post(world, "basic", "/api/v1/availabilities/", body)
+    assert response.status_code == 400
+    assert "au moins un jour" in response.json()["weekdays"][0]
