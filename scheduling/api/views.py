@@ -25,6 +25,7 @@ from scheduling.services import (
     SlotUnavailable,
     appointment_book_slot,
     appointment_create,
+    appointment_move,
     appointment_set_status,
     participation_set_status,
 )
@@ -252,6 +253,14 @@ APPOINTMENT_FILTERS = [
 ]
 
 
+class AppointmentMoveSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField(required=False, help_text="Nouveau début (ISO 8601 avec décalage).")
+    location = api.VisibleRelatedField(policy.locations, required=False, allow_null=True)
+    agents = api.VisibleRelatedField(policy.agents, many=True, required=False, allow_empty=False)
+    duration_minutes = serializers.IntegerField(required=False, min_value=5, max_value=24 * 60)
+    accept_warnings = serializers.BooleanField(required=False, default=False)
+
+
 @extend_schema(tags=["rendez-vous"])
 class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Rendez-vous visibles de l'agent : ceux des motifs de ses services et ceux où il intervient ; toute
@@ -364,6 +373,40 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
             raise drf_error(error) from None
         return Response(self.get_serializer(self.get_object()).data)
 
+
+    @extend_schema(
+        request=AppointmentMoveSerializer,
+        responses={200: api.AppointmentSerializer, 400: FieldErrorsSerializer, 409: ErrorSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="move", url_name="move")
+    def move(self, request, pk=None):
+        """Déplacer un rendez-vous (horaire, lieu, agents, durée). Les conflits reviennent en 400 avec
+        `warnings`, à confirmer par `accept_warnings: true` ; 409 si un autre rendez-vous bloque déjà."""
+        from datetime import timedelta
+
+        appointment = self.get_object()
+        if not policy.can_book(self.scope, appointment.appointment_type):
+            raise PermissionDenied("Vous ne pouvez pas déplacer ce rendez-vous.")
+        query = AppointmentMoveSerializer(data=request.data, context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        if data.get("location") and data["location"].organisation_id != appointment.organisation_id:
+            raise drf_error(DjangoValidationError({"location": ["Ce lieu n'appartient pas à l'organisation."]}))
+        try:
+            appointment_move(
+                appointment=appointment, actor=Actor.for_agent(self.scope.agent, via_api=True),
+                starts_at=data.get("starts_at"), location=data.get("location"), agents=data.get("agents"),
+                duration=timedelta(minutes=data["duration_minutes"]) if "duration_minutes" in data else None,
+                accept_warnings=data["accept_warnings"],
+            )
+        except SlotUnavailable as error:
+            return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+        except BookingWarnings as error:
+            return Response({"detail": WARNINGS_DETAIL, "warnings": error.warnings},
+                            status=status.HTTP_400_BAD_REQUEST)
+        except DjangoValidationError as error:
+            raise drf_error(error) from None
+        return Response(self.get_serializer(self.get_object()).data)
 
 class AppointmentFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False)

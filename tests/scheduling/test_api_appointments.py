@@ -314,3 +314,20 @@ def test_agent_audience_booking_shares_agents_fairly(world):
     made = book(world, "admin", audience="agent")
     assert made.status_code == 201
     assert made.json()["agents"] == [higher.pk]  # the less booked that day
+
+
+def test_moving_through_the_api(world):
+    created = book(world)
+    assert created.status_code == 201
+    url = f"/api/v1/appointments/{created.json()['id']}/move/"
+    client = world.client("basic")
+    moved = client.post(url, {"starts_at": at(10).isoformat()}, content_type="application/json")
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["starts_at"] == at(10).isoformat() and moved.json()["ends_at"] == at(10, 30).isoformat()
+    with tenant_context(world.administration):
+        assert AppointmentChange.objects.filter(appointment_id=created.json()["id"], action="moved").exists()
+    bad = client.post(url, {"duration_minutes": 0}, content_type="application/json")
+    assert bad.status_code == 400 and "duration_minutes" in bad.json()
+    invisible = world.client("colleague").post(url, {"starts_at": at(11).isoformat()},
+                                               content_type="application/json")
+    assert invisible.status_code == 404
