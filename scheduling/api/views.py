@@ -27,6 +27,7 @@ from scheduling.services import (
     appointment_create,
     appointment_move,
     appointment_set_status,
+    participant_add,
     participation_set_status,
 )
 
@@ -253,6 +254,10 @@ APPOINTMENT_FILTERS = [
 ]
 
 
+class ParticipantAddSerializer(serializers.Serializer):
+    citizen = api.VisibleRelatedField(policy.citizens)
+
+
 class AppointmentMoveSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField(required=False, help_text="Nouveau début (ISO 8601 avec décalage).")
     location = api.VisibleRelatedField(policy.locations, required=False, allow_null=True)
@@ -407,6 +412,27 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         except DjangoValidationError as error:
             raise drf_error(error) from None
         return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=ParticipantAddSerializer,
+        responses={201: api.ParticipationSerializer, 400: FieldErrorsSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="participants", url_name="participants")
+    def add_participant(self, request, pk=None):
+        """Inscrire un usager à un RDV collectif (400 « complet » quand il n'y a plus de place). Pour le
+        retirer : `POST /participations/{id}/status` avec `excused` ou `revoked`."""
+        appointment = self.get_object()
+        if not policy.can_book(self.scope, appointment.appointment_type):
+            raise PermissionDenied("Vous ne pouvez pas inscrire d'usager à ce rendez-vous.")
+        query = ParticipantAddSerializer(data=request.data, context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        try:
+            participation = participant_add(appointment=appointment, citizen=query.validated_data["citizen"],
+                                            actor=Actor.for_agent(self.scope.agent, via_api=True))
+        except DjangoValidationError as error:
+            raise drf_error(error) from None
+        return Response(api.ParticipationSerializer(participation, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
 
 class AppointmentFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False)

@@ -331,3 +331,26 @@ def test_moving_through_the_api(world):
     invisible = world.client("colleague").post(url, {"starts_at": at(11).isoformat()},
                                                content_type="application/json")
     assert invisible.status_code == 404
+
+
+def test_registering_usagers_to_a_collective_session(world):
+    from tests.scheduling.factories import AppointmentTypeFactory
+
+    with tenant_context(world.administration):
+        workshop = AppointmentTypeFactory(organisation=world.org, service=world.pmi_type.service, collective=True,
+                                          default_capacity=1, name="Atelier")
+        session = appointment_create(appointment_type=workshop, starts_at=at(14), agents=[world.agents["basic"]],
+                                     citizens=[], actor=Actor.for_agent(world.agents["basic"]),
+                                     location=world.location, title="Atelier parents")
+        second = CitizenFactory()
+        second.organisations.add(world.org)
+    connection.set_schema_to_public()
+    url = f"/api/v1/appointments/{session.pk}/participants/"
+    client = world.client("basic")
+    first = client.post(url, {"citizen": world.citizen.pk}, content_type="application/json")
+    assert first.status_code == 201, first.content
+    full = client.post(url, {"citizen": second.pk}, content_type="application/json")
+    assert full.status_code == 400 and "complet" in str(full.json())
+    not_collective = client.post(f"/api/v1/appointments/{world.appointments['pmi_appt'].pk}/participants/",
+                                 {"citizen": second.pk}, content_type="application/json")
+    assert not_collective.status_code == 400 and "collectif" in str(not_collective.json())
