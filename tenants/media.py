@@ -14,8 +14,12 @@ def tenant_media_root() -> Path:
 
 def serve_tenant_media(request, path):
     root = tenant_media_root().resolve()
-    candidate = (root / path).resolve()
-    if root not in candidate.parents or not candidate.is_file():
+    try:
+        candidate = (root / path).resolve()
+        found = root in candidate.parents and candidate.is_file()
+    except (ValueError, OSError):  # a NUL byte or an over-long name in the URL
+        found = False
+    if not found:
         raise Http404("Fichier introuvable.")
     content_type, _ = mimetypes.guess_type(candidate.name)
     response = FileResponse(candidate.open("rb"), content_type=content_type or "application/octet-stream")

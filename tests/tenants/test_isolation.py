@@ -77,6 +77,7 @@ def test_uploaded_file_of_a_is_stored_under_a_and_not_served_on_b(administration
         # No escaping the administration's folder either.
         traversal = f"/media/../{administration_a.schema_name}/{name}"
         assert make_client(administration_b).get(traversal).status_code == 404
+        assert make_client(administration_a).get("/media/a%00b.txt").status_code == 404  # NUL byte: no 500
     finally:
         with tenant_context(administration_a):
             default_storage.delete(name)
