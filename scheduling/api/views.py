@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -125,6 +132,7 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     filter_by_organisation = False
 
 
+@extend_schema_view(list=extend_schema(parameters=[ORGANISATION_FILTER]))
 @extend_schema(tags=["structure"])
 class LocationViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
     """Lieux des organisations de l'agent. Création et modification : administrateurs."""
@@ -133,11 +141,8 @@ class LocationViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
     serializer_class = api.LocationSerializer
     visible = policy.locations
 
-    @extend_schema(parameters=[ORGANISATION_FILTER])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
-
+@extend_schema_view(list=extend_schema(parameters=[ORGANISATION_FILTER]))
 @extend_schema(tags=["structure"])
 class AppointmentTypeViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
     """Motifs des organisations de l'agent. Création et modification : administrateurs. La modalité et le
@@ -147,11 +152,8 @@ class AppointmentTypeViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
     serializer_class = api.AppointmentTypeSerializer
     visible = policy.appointment_types
 
-    @extend_schema(parameters=[ORGANISATION_FILTER])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
-
+@extend_schema_view(list=extend_schema(parameters=[ORGANISATION_FILTER]))
 @extend_schema(tags=["agents"])
 class AgentViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
     """Agents des organisations de l'agent. Création (intervenants) et modification : administrateurs."""
@@ -164,11 +166,8 @@ class AgentViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
     def optimise(self, queryset):
         return queryset.select_related("user").prefetch_related("services", "roles")
 
-    @extend_schema(parameters=[ORGANISATION_FILTER])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
-
+@extend_schema_view(list=extend_schema(parameters=[ORGANISATION_FILTER, OpenApiParameter("agent", int)]))
 @extend_schema(tags=["agendas"])
 class AvailabilityViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
     """Plages d'ouverture : les siennes, et celles des collègues visibles. Modification : les siennes, ou
@@ -180,10 +179,6 @@ class AvailabilityViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
 
     def optimise(self, queryset):
         return queryset.prefetch_related("appointment_types").order_by("first_day", "pk")
-
-    @extend_schema(parameters=[ORGANISATION_FILTER, OpenApiParameter("agent", int)])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
     def filter_list(self, queryset, params):
         queryset = super().filter_list(queryset, params)
@@ -199,6 +194,7 @@ def filter_agent(queryset, params):
     return queryset
 
 
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("agent", int)]))
 @extend_schema(tags=["agendas"])
 class AbsenceViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
     """Absences : les siennes, et celles des collègues visibles. Modification : les siennes, ou celles des
@@ -212,14 +208,11 @@ class AbsenceViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
     def optimise(self, queryset):
         return queryset.order_by("first_day", "pk")
 
-    @extend_schema(parameters=[OpenApiParameter("agent", int)])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
     def filter_list(self, queryset, params):
         return filter_agent(queryset, params)
 
 
+@extend_schema_view(list=extend_schema(parameters=[ORGANISATION_FILTER]))
 @extend_schema(tags=["usagers"])
 class CitizenViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
     """Usagers suivis par les organisations de l'agent."""
@@ -231,10 +224,6 @@ class CitizenViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
 
     def optimise(self, queryset):
         return queryset.prefetch_related("organisations")
-
-    @extend_schema(parameters=[ORGANISATION_FILTER])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
 
 def _appointment_queryset(queryset):
@@ -266,6 +255,7 @@ class AppointmentMoveSerializer(serializers.Serializer):
     accept_warnings = serializers.BooleanField(required=False, default=False)
 
 
+@extend_schema_view(list=extend_schema(parameters=APPOINTMENT_FILTERS))
 @extend_schema(tags=["rendez-vous"])
 class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Rendez-vous visibles de l'agent : ceux des motifs de ses services et ceux où il intervient ; toute
@@ -296,10 +286,6 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         if "end" in data:
             queryset = queryset.filter(starts_at__date__lte=data["end"])
         return queryset
-
-    @extend_schema(parameters=APPOINTMENT_FILTERS)
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
     @extend_schema(
         request=api.AppointmentCreateSerializer,
@@ -442,6 +428,7 @@ class AppointmentFilterSerializer(serializers.Serializer):
     end = serializers.DateField(required=False)
 
 
+@extend_schema_view(list=extend_schema(parameters=[ORGANISATION_FILTER, OpenApiParameter("appointment", int)]))
 @extend_schema(tags=["rendez-vous"])
 class ParticipationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Participations (un usager dans un rendez-vous) des rendez-vous visibles."""
@@ -453,10 +440,6 @@ class ParticipationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
 
     def optimise(self, queryset):
         return queryset.select_related("appointment__organisation").order_by("pk")
-
-    @extend_schema(parameters=[ORGANISATION_FILTER, OpenApiParameter("appointment", int)])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
     def filter_list(self, queryset, params):
         queryset = super().filter_list(queryset, params)
