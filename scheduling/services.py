@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -15,15 +16,25 @@ from . import status as status_rules
 from .models import (
     ACTIVE_STATUSES,
     Agent,
+    AgentRole,
     Appointment,
     AppointmentAgent,
     AppointmentChange,
     AppointmentType,
     Citizen,
     Location,
+    Organisation,
     Participation,
     Prescriber,
 )
+from .selectors import (
+    absences_overlapping,
+    appointments_overlapping,
+    booked_minutes_on,
+    local_day_bounds,
+    slots_for,
+)
+from .slots import choose_agent
 
 DOUBLE_BOOKING_CONSTRAINT = "no_double_booking"
 SLOT_TAKEN_MESSAGE = "Ce créneau n'est plus disponible : il vient d'être réservé. Choisissez un autre horaire."
@@ -85,9 +96,6 @@ def _sync_agent_links(appointment: Appointment) -> None:
 
 
 def _conflict_warnings(*, agents, starts_at, ends_at, citizens, appointment_type, exclude_id=None) -> list[str]:
-    from zoneinfo import ZoneInfo
-
-    from .selectors import absences_overlapping, appointments_overlapping
 
     warnings = []
     for appointment in appointments_overlapping(agents=agents, starts_at=starts_at, ends_at=ends_at,
@@ -298,10 +306,6 @@ def appointment_book_slot(
     """Book a computed slot (usagers, prescribers, API): the slot is computed again, one of its free
     agents is chosen by the fair rule (least booked that day, then lowest id), and the exclusion
     constraint settles any race. ``SlotUnavailable`` when the slot is not (or no longer) free."""
-    from zoneinfo import ZoneInfo
-
-    from .selectors import booked_minutes_on, local_day_bounds, slots_for
-    from .slots import choose_agent
 
     now = now or timezone.now()
     if starts_at.tzinfo is None:
@@ -441,8 +445,6 @@ def appointment_move(
 # --- Structure ------------------------------------------------------------------------------------
 
 def _admins_left(organisation, *, without_agent_id) -> int:
-    from .models import AgentRole
-
     return (
         AgentRole.objects.filter(organisation=organisation, level=AgentRole.Level.ADMIN)
         .exclude(agent_id=without_agent_id)
@@ -453,8 +455,6 @@ def _admins_left(organisation, *, without_agent_id) -> int:
 @transaction.atomic
 def agent_role_set(*, agent: Agent, organisation, level: str):
     """Give an agent a role in an organisation (or change it). An organisation always keeps an admin."""
-    from .models import AgentRole, Organisation
-
     Organisation.objects.select_for_update().get(pk=organisation.pk)  # serialise role changes per organisation
     if level not in AgentRole.Level.values:
         raise ValidationError({"level": [f"Rôle inconnu : « {level} »."]})
@@ -476,8 +476,6 @@ def agent_role_set(*, agent: Agent, organisation, level: str):
 @transaction.atomic
 def agent_role_remove(*, agent: Agent, organisation) -> None:
     """Remove an agent from an organisation: never its last admin, never while he has appointments to come."""
-    from .models import AgentRole, Organisation
-
     Organisation.objects.select_for_update().get(pk=organisation.pk)
     role = AgentRole.objects.filter(agent=agent, organisation=organisation).first()
     if role is None:
