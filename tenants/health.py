@@ -1,6 +1,7 @@
 """What ``/healthz`` checks: one round trip to PostgreSQL and one to Redis, each with a short timeout."""
 
 import time
+from functools import cache
 
 from django.conf import settings
 from django.db import connection
@@ -21,14 +22,16 @@ def _database():
         cursor.fetchone()
 
 
-def _redis():
+@cache
+def _redis_client(url: str):
+    """One client (and connection pool) per process, not one per probe."""
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    finally:
-        client.close()
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+
+
+def _redis():
+    _redis_client(settings.REDIS_URL).ping()
 
 
 def check() -> dict:
