@@ -219,6 +219,27 @@ class AppointmentType(models.Model):
     def duration(self) -> timedelta:
         return timedelta(minutes=self.duration_minutes)
 
+    FROZEN_ONCE_BOOKED = (("mode", "La modalité"), ("collective", "Le caractère collectif"))
+
+    def clean(self):
+        """Mode and collective are frozen once appointments exist (their slots, messages and statistics
+        depend on them), whatever the path of the change: API, back office or admin."""
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if self.pk is None:
+            return
+        stored = AppointmentType.objects.filter(pk=self.pk).values(*(name for name, _ in self.FROZEN_ONCE_BOOKED))
+        stored = stored.first()
+        if stored is None:
+            return
+        changed = {name: label for name, label in self.FROZEN_ONCE_BOOKED if stored[name] != getattr(self, name)}
+        if changed and self.appointments.exists():
+            raise ValidationError({
+                name: [f"{label} d'un motif ne change plus une fois des rendez-vous pris."]
+                for name, label in changed.items()
+            })
+
 
 # --- Time ----------------------------------------------------------------------------------------
 
@@ -355,6 +376,18 @@ class Citizen(models.Model):
     def __str__(self):
         return f"{self.first_name} {self.last_name}"
 
+    def clean(self):
+        """A responsible cannot be one of the citizen's own relatives (no cycles, however long)."""
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        cursor, seen = self.responsible, set()
+        while cursor is not None and cursor.pk not in seen:
+            if self.pk is not None and cursor.pk == self.pk:
+                raise ValidationError({"responsible": ["Ce responsable est lui-même un proche de cet usager."]})
+            seen.add(cursor.pk)
+            cursor = cursor.responsible
+
 
 class Prescriber(models.Model):
     first_name = models.CharField("prénom", max_length=150)
@@ -489,7 +522,12 @@ class Participation(models.Model):
 class AppointmentChange(models.Model):
     """Audit trail: who changed what on an appointment, its participants and statuses, and when."""
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="changes")
+    # Kept when an admin deletes the appointment: the trail then says who deleted it and what it was.
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    appointment_uuid = models.UUIDField(null=True, db_index=True)
+    organisation = models.ForeignKey(Organisation, null=True, on_delete=models.PROTECT, related_name="+")
     participation = models.ForeignKey(Participation, null=True, blank=True, on_delete=models.SET_NULL)
     at = models.DateTimeField(default=now)
     actor_label = models.CharField(max_length=300)

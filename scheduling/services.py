@@ -75,7 +75,8 @@ class BookingWarnings(Exception):
 
 def _record(appointment, actor: Actor, action: str, changes: dict, participation=None) -> None:
     AppointmentChange.objects.create(
-        appointment=appointment, participation=participation, actor_label=actor.label[:300],
+        appointment=appointment, appointment_uuid=appointment.uuid, organisation_id=appointment.organisation_id,
+        participation=participation, actor_label=actor.label[:300],
         actor_agent=actor.agent, action=action, changes=changes,
     )
 
@@ -442,6 +443,23 @@ def appointment_move(
     return appointment
 
 
+@transaction.atomic
+def appointment_delete(*, appointment: Appointment, actor: Actor) -> None:
+    """Delete an appointment (admins: a booking made by mistake). Its audit trail stays, with a last
+    "deleted" entry holding what the appointment was; receivers hear it before the rows go."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    snapshot = {
+        "appointment_type": appointment.appointment_type_id, "location": appointment.location_id,
+        "starts_at": appointment.starts_at.isoformat(), "ends_at": appointment.ends_at.isoformat(),
+        "status": appointment.status,
+        "agents": sorted(appointment.agent_links.values_list("agent_id", flat=True)),
+        "citizens": sorted(appointment.participations.values_list("citizen_id", flat=True)),
+    }
+    events.appointment_deleted.send(sender=Appointment, appointment=appointment, actor=actor)
+    _record(appointment, actor, "deleted", snapshot)
+    appointment.delete()
+
+
 # --- Structure ------------------------------------------------------------------------------------
 
 def _admins_left(organisation, *, without_agent_id) -> int:
@@ -505,17 +523,12 @@ def appointment_type_remove(*, appointment_type: AppointmentType) -> str:
 
 @transaction.atomic
 def citizen_set_responsible(*, citizen: Citizen, responsible: Citizen | None) -> Citizen:
-    """Make ``citizen`` a relative of ``responsible`` (or independent again). Refuses cycles."""
-    if responsible is not None:
-        cursor, seen = responsible, set()
-        while cursor is not None:
-            if cursor.pk == citizen.pk:
-                raise ValidationError({"responsible": ["Un usager ne peut pas être le responsable de son propre "
-                                                       "responsable."]})
-            if cursor.pk in seen:
-                break
-            seen.add(cursor.pk)
-            cursor = cursor.responsible
-    citizen.responsible = responsible
+    """Make ``citizen`` a relative of ``responsible`` (or independent again). Refuses cycles (Citizen.clean)."""
+    previous, citizen.responsible = citizen.responsible, responsible
+    try:
+        citizen.clean()
+    except ValidationError:
+        citizen.responsible = previous
+        raise
     citizen.save(update_fields=["responsible"])
     return citizen

@@ -32,6 +32,8 @@ from scheduling.models import (
     Service,
     Status,
 )
+from scheduling.selectors import citizen_likely_duplicates
+from scheduling.services import agent_role_set
 
 from .errors import drf_error
 
@@ -169,12 +171,6 @@ class AppointmentTypeSerializer(ModelCleanMixin, serializers.ModelSerializer):
             raise serializers.ValidationError({"organisation": ["Un motif ne change pas d'organisation."]})
         organisation = attrs.get("organisation") or instance.organisation
         organisation_admin_required(self, organisation.pk)
-        if instance is not None and instance.appointments.exists():
-            for name, label in (("mode", "La modalité"), ("collective", "Le caractère collectif")):
-                if name in attrs and attrs[name] != getattr(instance, name):
-                    raise serializers.ValidationError(
-                        {name: [f"{label} d'un motif ne change plus une fois des rendez-vous pris."]}
-                    )
         return attrs
 
 
@@ -228,8 +224,11 @@ class AgentSerializer(ModelCleanMixin, serializers.ModelSerializer):
     def create(self, validated_data):
         with transaction.atomic():
             agent = super().create(validated_data)
-            AgentRole.objects.create(agent=agent, organisation=self._new_role_organisation,
-                                     level=AgentRole.Level.INTERVENANT)
+            try:
+                agent_role_set(agent=agent, organisation=self._new_role_organisation,
+                               level=AgentRole.Level.INTERVENANT)
+            except DjangoValidationError as error:
+                raise drf_error(error) from None
         return agent
 
 
@@ -355,7 +354,22 @@ class CitizenSerializer(ModelCleanMixin, serializers.ModelSerializer):
         data = super().to_representation(citizen)
         visible = scope_of(self).organisation_ids
         data["organisations"] = [pk for pk in data["organisations"] if pk in visible]
+        if getattr(self, "likely_duplicates", None) is not None:
+            data["likely_duplicates"] = self.likely_duplicates
         return data
+
+    def create(self, validated_data):
+        """Creation never blocks on a likely duplicate; the answer lists those the agent may see
+        (``likely_duplicates``: ids), as the back office shows them."""
+        citizen = super().create(validated_data)
+        candidates = [other.pk for other in citizen_likely_duplicates(
+            first_name=citizen.first_name, last_name=citizen.last_name, birth_date=citizen.birth_date,
+            email=citizen.email, phone=citizen.phone, exclude_id=citizen.pk,
+        )]
+        self.likely_duplicates = sorted(
+            policy.citizens(scope_of(self)).filter(pk__in=candidates).values_list("pk", flat=True)
+        )
+        return citizen
 
     def validate_phone(self, value):
         if not value:
@@ -379,16 +393,6 @@ class CitizenSerializer(ModelCleanMixin, serializers.ModelSerializer):
         return value
 
     def validate(self, attrs):
-        responsible = attrs.get("responsible")
-        if responsible is not None and self.instance is not None:
-            walker, seen = responsible, set()
-            while walker is not None and walker.pk not in seen:
-                if walker.pk == self.instance.pk:
-                    raise serializers.ValidationError(
-                        {"responsible": ["Ce responsable est lui-même un proche de cet usager."]}
-                    )
-                seen.add(walker.pk)
-                walker = walker.responsible
         if self.instance is None and not attrs.get("organisations"):
             attrs["organisations"] = list(policy.organisations(scope_of(self)))
         elif self.instance is not None and "organisations" in attrs:

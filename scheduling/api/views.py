@@ -30,10 +30,14 @@ from scheduling.services import (
     Actor,
     BookingWarnings,
     SlotUnavailable,
+    agent_role_remove,
+    agent_role_set,
     appointment_book_slot,
     appointment_create,
+    appointment_delete,
     appointment_move,
     appointment_set_status,
+    appointment_type_remove,
     participant_add,
     participation_set_status,
 )
@@ -144,13 +148,29 @@ class LocationViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
 
 @extend_schema_view(list=extend_schema(parameters=[ORGANISATION_FILTER]))
 @extend_schema(tags=["structure"])
-class AppointmentTypeViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
+class AppointmentTypeViewSet(ListRetrieveCreateUpdate, mixins.DestroyModelMixin, ScopedViewSet):
     """Motifs des organisations de l'agent. Création et modification : administrateurs. La modalité et le
     caractère collectif ne changent plus une fois des rendez-vous pris."""
 
     queryset = api.AppointmentType.objects.none()
     serializer_class = api.AppointmentTypeSerializer
     visible = policy.appointment_types
+
+    @extend_schema(responses={204: None, 200: api.AppointmentTypeSerializer, 403: ErrorSerializer})
+    def destroy(self, request, *args, **kwargs):
+        """Supprimer un motif : 204 s'il n'a jamais servi ; sinon il est archivé (200, `archived_at` rempli)
+        et ne se réserve plus, ses rendez-vous restant intacts."""
+        appointment_type = self.get_object()
+        if not policy.can_manage_organisation(self.scope, appointment_type.organisation_id):
+            raise PermissionDenied("Seuls les administrateurs de cette organisation peuvent supprimer un motif.")
+        if appointment_type_remove(appointment_type=appointment_type) == "deleted":
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(self.get_serializer(appointment_type).data)
+
+
+class AgentRoleWriteSerializer(serializers.Serializer):
+    organisation = api.VisibleRelatedField(policy.organisations)
+    level = serializers.ChoiceField(choices=api.AgentRole.Level.choices, allow_null=True)
 
 
 @extend_schema_view(list=extend_schema(parameters=[ORGANISATION_FILTER]))
@@ -165,6 +185,30 @@ class AgentViewSet(ListRetrieveCreateUpdate, ScopedViewSet):
 
     def optimise(self, queryset):
         return queryset.select_related("user").prefetch_related("services", "roles")
+
+    @extend_schema(request=AgentRoleWriteSerializer,
+                   responses={200: api.AgentSerializer, 400: FieldErrorsSerializer, 403: ErrorSerializer})
+    @action(detail=True, methods=["post"], url_path="roles", url_name="roles")
+    def set_role(self, request, pk=None):
+        """Donner (ou changer) le rôle de l'agent dans une organisation : `basic`, `admin` ou `intervenant`.
+        `level: null` le retire de l'organisation. Une organisation garde toujours un administrateur ; un agent
+        qui a des rendez-vous à venir n'en est pas retiré."""
+        agent = self.get_object()
+        query = AgentRoleWriteSerializer(data=request.data, context=self.get_serializer_context())
+        query.is_valid(raise_exception=True)
+        organisation, level = query.validated_data["organisation"], query.validated_data["level"]
+        if not policy.can_manage_organisation(self.scope, organisation.pk):
+            raise PermissionDenied("Seuls les administrateurs de cette organisation gèrent ses agents.")
+        try:
+            if level:
+                agent_role_set(agent=agent, organisation=organisation, level=level)
+            else:
+                agent_role_remove(agent=agent, organisation=organisation)
+        except DjangoValidationError as error:
+            raise drf_error(error) from None
+        # Fetched again without the visibility filter: he may have just left the admin's organisations.
+        agent = self.optimise(api.Agent.objects.filter(pk=agent.pk)).get()
+        return Response(self.get_serializer(agent).data)
 
 
 @extend_schema_view(list=extend_schema(parameters=[ORGANISATION_FILTER, OpenApiParameter("agent", int)]))
@@ -257,7 +301,7 @@ class AppointmentMoveSerializer(serializers.Serializer):
 
 @extend_schema_view(list=extend_schema(parameters=APPOINTMENT_FILTERS))
 @extend_schema(tags=["rendez-vous"])
-class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ScopedViewSet):
     """Rendez-vous visibles de l'agent : ceux des motifs de ses services et ceux où il intervient ; toute
     l'organisation pour le secrétariat et les administrateurs."""
 
@@ -398,6 +442,16 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         except DjangoValidationError as error:
             raise drf_error(error) from None
         return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(responses={204: None, 403: ErrorSerializer})
+    def destroy(self, request, *args, **kwargs):
+        """Supprimer un rendez-vous (administrateurs de l'organisation : une erreur de saisie). Pour un
+        rendez-vous qui n'aura pas lieu, préférez le statut `revoked` ou `excused`. L'historique est conservé."""
+        appointment = self.get_object()
+        if not policy.can_delete_appointment(self.scope, appointment):
+            raise PermissionDenied("Seuls les administrateurs de l'organisation suppriment un rendez-vous.")
+        appointment_delete(appointment=appointment, actor=Actor.for_agent(self.scope.agent, via_api=True))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         request=ParticipantAddSerializer,

@@ -156,11 +156,31 @@ def test_persona_matrix_for_booking(world):
     assert book(world, "anonymous").status_code == 401
 
 
-def test_appointments_are_not_updated_or_deleted_through_the_api(world):
-    pk = world.appointments["pmi_appt"].pk
-    client = world.client("admin")
-    assert client.patch(f"/api/v1/appointments/{pk}/", {}, content_type="application/json").status_code == 405
-    assert client.delete(f"/api/v1/appointments/{pk}/").status_code == 405
+def test_appointments_are_not_patched_and_deleted_by_admins_only_with_their_trail_kept(world):
+    appointment = world.appointments["pmi_appt"]
+    url = f"/api/v1/appointments/{appointment.pk}/"
+    assert world.client("admin").patch(url, {}, content_type="application/json").status_code == 405
+    assert world.client("basic").delete(url).json() == {
+        "detail": "Seuls les administrateurs de l'organisation suppriment un rendez-vous."
+    }
+    assert world.client("outsider").delete(url).status_code == 404
+    assert world.client("admin").delete(url).status_code == 204
+    assert world.client("admin").get(url).status_code == 404
+    with tenant_context(world.administration):
+        trail = list(AppointmentChange.objects.filter(appointment_uuid=appointment.uuid).order_by("at", "id"))
+        assert [change.action for change in trail][-1] == "deleted"
+        assert all(change.appointment_id is None and change.organisation_id == world.org.pk for change in trail)
+        deleted = trail[-1]
+        assert deleted.actor_agent == world.agents["admin"]
+        assert deleted.changes["citizens"] == [world.citizen.pk]
+        assert deleted.changes["agents"] == [world.agents["basic"].pk]
+        assert not Participation.objects.filter(citizen=world.citizen, appointment_id=appointment.pk).exists()
+    # The agent's time is free again.
+    again = world.client("admin").post("/api/v1/appointments/", {
+        "appointment_type": world.pmi_type.pk, "location": world.location.pk, "citizens": [world.citizen.pk],
+        "starts_at": appointment.starts_at.isoformat(), "agents": [world.agents["basic"].pk],
+    }, content_type="application/json")
+    assert again.status_code == 201, again.content
 
 
 # --- Statuses ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django_tenants.utils import tenant_context
 
-from scheduling.models import Agent, AgentRole, Citizen, Location
+from scheduling.models import Agent, AgentRole, AppointmentType, Citizen, Location
 from tests.scheduling.api_world import MONDAY, build_world
 
 
@@ -70,6 +70,62 @@ def test_appointment_types_admin_and_frozen_fields(world):
     assert frozen.status_code == 400 and "ne change plus" in frozen.json()["mode"][0]
     assert patch(world, "admin", f"/api/v1/appointment-types/{world.pmi_type.pk}/",
                  {"name": "Consultation"}).status_code == 200
+
+
+def test_frozen_mode_holds_outside_the_api_too(world):
+    from django.core.exceptions import ValidationError
+
+    with tenant_context(world.administration):
+        kind = AppointmentType.objects.get(pk=world.pmi_type.pk)
+        kind.mode, kind.collective = "phone", False
+        with pytest.raises(ValidationError) as error:
+            kind.full_clean()
+        assert "ne change plus" in error.value.message_dict["mode"][0]
+        unused = AppointmentType.objects.get(pk=world.pmi_type.pk)
+        unused.pk = None
+        unused.name = "Copie"
+        unused.save()
+        unused.mode = "phone"
+        unused.full_clean()  # no appointment yet: free to change
+
+
+def test_deleting_a_type_archives_it_once_used(world):
+    used = f"/api/v1/appointment-types/{world.pmi_type.pk}/"
+    assert world.client("basic").delete(used).status_code == 403
+    archived = world.client("admin").delete(used)
+    assert archived.status_code == 200 and archived.json()["archived_at"]
+    assert world.client("admin").get(used).status_code == 200  # kept, with its appointments
+    body = {"organisation": world.org.pk, "service": world.services["pmi"].pk, "name": "Jamais servi"}
+    fresh = post(world, "admin", "/api/v1/appointment-types/", body).json()
+    assert world.client("admin").delete(f"/api/v1/appointment-types/{fresh['id']}/").status_code == 204
+    with tenant_context(world.administration):
+        assert not AppointmentType.objects.filter(pk=fresh["id"]).exists()
+        assert AppointmentType.objects.get(pk=world.pmi_type.pk).archived_at is not None
+
+
+def test_roles_are_given_and_removed_by_admins_keeping_one_admin(world):
+    roles = f"/api/v1/agents/{world.agents['colleague'].pk}/roles/"
+    give = {"organisation": world.org.pk, "level": "admin"}
+    assert post(world, "basic", roles, give).status_code == 403
+    promoted = post(world, "admin", roles, give)
+    assert promoted.status_code == 200, promoted.content
+    assert {"organisation": world.org.pk, "level": "admin"} in promoted.json()["roles"]
+    assert post(world, "admin", roles, {"organisation": world.org.pk, "level": "chef"}).status_code == 400
+    intervenant = post(world, "admin", roles, {"organisation": world.org.pk, "level": "intervenant"})
+    assert intervenant.status_code == 400 and "intervenant" in intervenant.json()["level"][0]
+    # The admin steps down: allowed while the colleague stays admin, refused for the last one.
+    own = f"/api/v1/agents/{world.agents['admin'].pk}/roles/"
+    assert post(world, "admin", own, {"organisation": world.org.pk, "level": "basic"}).status_code == 200
+    last = post(world, "colleague", roles, {"organisation": world.org.pk, "level": "basic"})
+    assert last.status_code == 400 and "au moins un administrateur" in last.json()["non_field_errors"][0]
+    # Removing an agent who still has appointments to come is refused; without any, it goes.
+    busy = post(world, "colleague", f"/api/v1/agents/{world.agents['basic'].pk}/roles/",
+                {"organisation": world.org.pk, "level": None})
+    assert busy.status_code == 400 and "rendez-vous à venir" in busy.json()["non_field_errors"][0]
+    secretary = f"/api/v1/agents/{world.agents['secretary'].pk}/roles/"
+    assert post(world, "colleague", secretary, {"organisation": world.org.pk, "level": None}).status_code == 200
+    with tenant_context(world.administration):
+        assert not AgentRole.objects.filter(agent=world.agents["secretary"], organisation=world.org).exists()
 
 
 def test_organisation_details_are_changed_by_its_admins(world):
@@ -150,6 +206,13 @@ def test_citizens_created_linked_and_validated(world):
     assert "futur" in bad.json()["birth_date"][0] and bad.json()["phone"] == ["Numéro de téléphone invalide."]
     old = post(world, "basic", "/api/v1/citizens/", {"first_name": "A", "last_name": "B", "birth_date": "1850-01-01"})
     assert "130 ans" in old.json()["birth_date"][0]
+    twin = post(world, "basic", "/api/v1/citizens/",
+                {"first_name": "lina", "last_name": "MOREL", "birth_date": "2019-05-01"})
+    assert twin.status_code == 201 and twin.json()["likely_duplicates"] == [body["id"]]
+    assert "likely_duplicates" not in world.client("basic").get(f"/api/v1/citizens/{body['id']}/").json()
+    elsewhere = post(world, "outsider", "/api/v1/citizens/", {"first_name": "Lina", "last_name": "Morel",
+                                                             "birth_date": "2019-05-01"})
+    assert elsewhere.json()["likely_duplicates"] == []  # the others are not his to see
     hidden_org = post(world, "basic", "/api/v1/citizens/",
                       {"first_name": "A", "last_name": "B", "organisations": [world.other_org.pk]})
     assert hidden_org.status_code == 400

@@ -91,9 +91,9 @@ def test_relatives_never_form_a_cycle(organisation):
     citizen_set_responsible(citizen=child, responsible=parent)
     citizen_set_responsible(citizen=grandchild, responsible=child)
     for responsible in (grandchild, child):
-        with pytest.raises(ValidationError, match="propre responsable"):
+        with pytest.raises(ValidationError, match="proche"):
             citizen_set_responsible(citizen=parent, responsible=responsible)
-    with pytest.raises(ValidationError, match="propre responsable"):
+    with pytest.raises(ValidationError, match="proche"):
         citizen_set_responsible(citizen=parent, responsible=parent)
     citizen_set_responsible(citizen=grandchild, responsible=None)
     assert grandchild.responsible is None
