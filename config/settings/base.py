@@ -214,6 +214,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
+# Fernet keys (comma-separated, first encrypts) for stored SMS credentials; empty: derived from SECRET_KEY.
+MESSAGING_ENCRYPTION_KEY = env_list("MESSAGING_ENCRYPTION_KEY", [])
 
 # --- Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", REDIS_URL, schemes=("redis", "rediss"))
