@@ -12,6 +12,7 @@ from tenants.media import serve_tenant_media
 urlpatterns = [
     path("", public_views.home, name="administration_home"),
     path("agents/", scheduling_views.agents_home, name="agents_home"),
+    path("agents/parametres/api/", account_views.api_token, name="api_token"),
     path("comptes/", include("allauth.urls")),
     path("invitation/<uidb64>/<token>/", account_views.accept_invitation, name="accept_invitation"),
     path("connexion-support/fin/", tenant_views.impersonation_end_view, name="impersonation_end"),

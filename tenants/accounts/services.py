@@ -72,3 +72,19 @@ def invitation_accept(*, user: User, password: str) -> User:
     user.is_active = True
     user.save(update_fields=["password", "is_active"])
     return user
+
+
+def api_token_regenerate(*, user):
+    """Create the user's API token, replacing any previous one (which stops working at once)."""
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user)
+
+
+def api_token_revoke(*, user) -> bool:
+    from rest_framework.authtoken.models import Token
+
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)

@@ -42,3 +42,32 @@ def test_one_hundred_requests_a_minute_per_token_then_429_with_retry_after(world
     assert "Requête ralentie" in refused.json()["detail"]
     # Per token: a colleague is not slowed down.
     assert world.client("colleague").get("/api/v1/services/").status_code == 200
+
+
+def test_agents_create_replace_and_revoke_their_token_from_their_settings_page(world):
+    from django.test import Client
+
+    from tests.conftest import login_client
+
+    page = login_client(world.administration, world.agents["basic"].user)
+    assert "Vous n'avez pas de jeton" in page.get("/agents/parametres/api/").content.decode()
+    created = page.post("/agents/parametres/api/", {"action": "create"})
+    assert created.status_code == 200
+    key = created.context["new_key"]
+    assert key and key in created.content.decode() and "ne sera plus affiché" in created.content.decode()
+    assert key not in page.get("/agents/parametres/api/").content.decode()  # shown once
+
+    def api(token):
+        client = Client(HTTP_HOST=world.administration.primary_domain, HTTP_AUTHORIZATION=f"Token {token}")
+        return client.get("/api/v1/organisations/")
+
+    listed = api(key)
+    assert listed.status_code == 200 and [row["id"] for row in listed.json()["results"]] == [world.org.pk]
+    replaced = page.post("/agents/parametres/api/", {"action": "create"}).context["new_key"]
+    assert replaced != key
+    assert api(key).status_code == 401 and api(replaced).status_code == 200
+    assert page.post("/agents/parametres/api/", {"action": "revoke"}, follow=True).status_code == 200
+    assert api(replaced).status_code == 401
+    unknown = page.post("/agents/parametres/api/", {"action": "tout-casser"}, follow=True)
+    assert "Action inconnue." in unknown.content.decode()
+    assert Client(HTTP_HOST=world.administration.primary_domain).get("/agents/parametres/api/").status_code == 302
