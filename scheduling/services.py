@@ -462,6 +462,16 @@ def appointment_delete(*, appointment: Appointment, actor: Actor) -> None:
 
 # --- Structure ------------------------------------------------------------------------------------
 
+def location_single_use_create(*, organisation: Organisation, name: str, address: str, phone: str = "") -> Location:
+    """A place used for one appointment only (a home visit address, a partner's office): not offered for
+    plages d'ouverture nor to usagers."""
+    location = Location(organisation=organisation, name=name, address=address, phone=phone,
+                        availability=Location.Availability.SINGLE_USE)
+    location.full_clean()
+    location.save()
+    return location
+
+
 def _admins_left(organisation, *, without_agent_id) -> int:
     return (
         AgentRole.objects.filter(organisation=organisation, level=AgentRole.Level.ADMIN)

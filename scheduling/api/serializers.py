@@ -272,6 +272,10 @@ class AvailabilitySerializer(ModelCleanMixin, serializers.ModelSerializer):
         _agenda_permission(self, agent, organisation.pk)
         if location is not None and location.organisation_id != organisation.pk:
             raise serializers.ValidationError({"location": ["Ce lieu n'appartient pas à cette organisation."]})
+        if location is not None and location.availability != Location.Availability.ENABLED:
+            raise serializers.ValidationError(
+                {"location": ["Une plage d'ouverture se tient dans un lieu actif (ni désactivé, ni ponctuel)."]}
+            )
         if not types:
             raise serializers.ValidationError({"appointment_types": ["Choisissez au moins un motif."]})
         for kind in types:
@@ -439,9 +443,19 @@ class AppointmentSerializer(LocalDateTimesMixin, serializers.ModelSerializer):
         return sorted(link.agent_id for link in appointment.agent_links.all())
 
 
+class SingleUseLocationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Location
+        fields = ["name", "address", "phone"]
+
+
 class AppointmentCreateSerializer(serializers.Serializer):
     appointment_type = VisibleRelatedField(policy.appointment_types)
     location = VisibleRelatedField(policy.locations, allow_null=True, required=False, default=None)
+    single_use_location = SingleUseLocationSerializer(
+        required=False, help_text="Avec agents, au lieu de « location » : un lieu ponctuel créé pour ce seul "
+                                  "rendez-vous (nom, adresse, téléphone).",
+    )
     starts_at = serializers.DateTimeField(
         help_text="ISO 8601 ; sans décalage horaire, l'heure est celle de l'organisation."
     )
@@ -470,10 +484,25 @@ class AppointmentCreateSerializer(serializers.Serializer):
         if naive is not None and naive.tzinfo is None:
             attrs["starts_at"] = timezone.make_aware(naive, tz)
         location = attrs.get("location")
+        if attrs.get("single_use_location") is not None:
+            if location is not None:
+                raise serializers.ValidationError(
+                    {"single_use_location": ["Choisissez un lieu existant ou un lieu ponctuel, pas les deux."]}
+                )
+            if not attrs.get("agents"):
+                raise serializers.ValidationError(
+                    {"single_use_location": ["Un lieu ponctuel se choisit avec les agents du rendez-vous."]}
+                )
+            return self._check_agents(attrs, kind)
         if location is None and kind.mode == AppointmentType.Mode.IN_PERSON:
             raise serializers.ValidationError({"location": ["Un rendez-vous sur place a besoin d'un lieu."]})
+        if location is not None and location.availability == Location.Availability.DISABLED:
+            raise serializers.ValidationError({"location": ["Ce lieu est désactivé."]})
         if location is not None and location.organisation_id != kind.organisation_id:
             raise serializers.ValidationError({"location": ["Ce lieu n'appartient pas à l'organisation du motif."]})
+        return self._check_agents(attrs, kind)
+
+    def _check_agents(self, attrs, kind):
         agents = attrs.get("agents")
         if agents:
             members = set(AgentRole.objects.filter(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -38,6 +39,7 @@ from scheduling.services import (
     appointment_move,
     appointment_set_status,
     appointment_type_remove,
+    location_single_use_create,
     participant_add,
     participation_set_status,
 )
@@ -373,8 +375,13 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
                   "created_by": Appointment.CreatedBy.API}
         try:
             if data.get("agents"):
-                appointment = appointment_create(agents=data["agents"], accept_warnings=data["accept_warnings"],
-                                                 **common)
+                with transaction.atomic():
+                    if data.get("single_use_location"):
+                        common["location"] = location_single_use_create(
+                            organisation=kind.organisation, **data["single_use_location"]
+                        )
+                    appointment = appointment_create(agents=data["agents"], accept_warnings=data["accept_warnings"],
+                                                     **common)
             else:
                 appointment = appointment_book_slot(audience=data["audience"], **common)
         except SlotUnavailable as error:

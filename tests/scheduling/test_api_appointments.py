@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from scheduling.models import Appointment, AppointmentChange, Participation
+from scheduling.models import Appointment, AppointmentChange, Location, Participation
 from scheduling.services import Actor, appointment_create
 from tests.scheduling.api_world import MONDAY, TUESDAY, at, build_world
 from tests.scheduling.factories import AbsenceFactory, AgentFactory, CitizenFactory
@@ -374,3 +374,46 @@ def test_registering_usagers_to_a_collective_session(world):
     not_collective = client.post(f"/api/v1/appointments/{world.appointments['pmi_appt'].pk}/participants/",
                                  {"citizen": second.pk}, content_type="application/json")
     assert not_collective.status_code == 400 and "collectif" in str(not_collective.json())
+
+
+def test_single_use_location_is_created_with_an_agent_booking(world):
+    body = {"appointment_type": world.pmi_type.pk, "citizens": [world.citizen.pk],
+            "starts_at": at(15, day=TUESDAY).isoformat(), "agents": [world.agents["basic"].pk],
+            "single_use_location": {"name": "Mairie de Crest", "address": "1 place du Marché, 26400 Crest"},
+            "accept_warnings": True}
+    client = world.client("basic")
+    both = client.post("/api/v1/appointments/", {**body, "location": world.location.pk},
+                       content_type="application/json")
+    assert both.status_code == 400 and "pas les deux" in both.json()["single_use_location"][0]
+    without_agents = client.post("/api/v1/appointments/", {**body, "agents": None} | {"agents": []},
+                                 content_type="application/json")
+    assert without_agents.status_code == 400
+    no_address = client.post("/api/v1/appointments/", {**body, "single_use_location": {"name": "X"}},
+                             content_type="application/json")
+    assert no_address.status_code == 400 and "address" in no_address.json()["single_use_location"]
+    created = client.post("/api/v1/appointments/", body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    with tenant_context(world.administration):
+        place = Location.objects.get(pk=created.json()["location"])
+        assert place.availability == Location.Availability.SINGLE_USE and place.organisation == world.org
+    # Never offered for a plage d'ouverture.
+    plage = client.post("/api/v1/availabilities/", {
+        "agent": world.agents["basic"].pk, "organisation": world.org.pk, "location": place.pk,
+        "appointment_types": [world.pmi_type.pk], "first_day": str(MONDAY), "start_time": "09:00",
+        "end_time": "12:00",
+    }, content_type="application/json")
+    assert plage.status_code == 400 and "lieu actif" in plage.json()["location"][0]
+
+
+def test_a_failed_booking_leaves_no_single_use_location_behind(world):
+    with tenant_context(world.administration):
+        before = Location.objects.count()
+    taken = world.appointments["pmi_appt"]
+    refused = world.client("basic").post("/api/v1/appointments/", {
+        "appointment_type": world.pmi_type.pk, "citizens": [world.citizen.pk], "agents": [world.agents["basic"].pk],
+        "starts_at": taken.starts_at.isoformat(),
+        "single_use_location": {"name": "Ailleurs", "address": "2 rue Basse, 26000 Valence"},
+    }, content_type="application/json")
+    assert refused.status_code == 400, refused.content
+    with tenant_context(world.administration):
+        assert Location.objects.count() == before
