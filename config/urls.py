@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from messaging import feeds as messaging_feeds
 from public_booking import views as public_views
 from scheduling import views as scheduling_views
 from tenants import views as tenant_views
@@ -13,6 +14,8 @@ urlpatterns = [
     path("", public_views.home, name="administration_home"),
     path("agents/", scheduling_views.agents_home, name="agents_home"),
     path("agents/parametres/api/", account_views.api_token, name="api_token"),
+    path("agents/parametres/agenda/", messaging_feeds.calendar_settings, name="agent_calendar_settings"),
+    path("agenda/<str:token>.ics", messaging_feeds.agent_calendar, name="agent_calendar"),
     path("comptes/", include("allauth.urls")),
     path("invitation/<uidb64>/<token>/", account_views.accept_invitation, name="accept_invitation"),
     path("connexion-support/fin/", tenant_views.impersonation_end_view, name="impersonation_end"),

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.fields import RangeBoundary
-from django.db.models import BigIntegerField, Func, Q, Sum
+from django.db.models import BigIntegerField, Count, Func, Q, Sum
 from django.utils import timezone
 
 from . import slots as slot_engine
@@ -217,6 +217,24 @@ def absences_overlapping(*, agents, starts_at: datetime, ends_at: datetime, tz: 
         if next(iter(rule.occurrences(tz, starts_at, ends_at)), None) is not None:
             found.append((absence.agent, absence))
     return found
+
+
+# --- Agent calendar feed ---------------------------------------------------------------------------
+
+FEED_PAST = timedelta(days=92)
+FEED_FUTURE = timedelta(days=366)
+
+
+def agent_feed_appointments(*, agent, now: datetime):
+    """The agent's appointments for his calendar feed (three months back, a year ahead), cancelled ones
+    included (calendars then mark them), in three queries whatever their number."""
+    return (
+        Appointment.objects.filter(agent_links__agent=agent, starts_at__gte=now - FEED_PAST,
+                                   starts_at__lt=now + FEED_FUTURE)
+        .select_related("appointment_type", "location", "organisation")
+        .annotate(participant_count=Count("participations", filter=Q(participations__status__in=ACTIVE_STATUSES)))
+        .order_by("starts_at")
+    )
 
 
 # --- Usagers -------------------------------------------------------------------------------------

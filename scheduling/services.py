@@ -462,6 +462,15 @@ def appointment_delete(*, appointment: Appointment, actor: Actor) -> None:
 
 # --- Structure ------------------------------------------------------------------------------------
 
+def agent_calendar_token_regenerate(*, agent: Agent) -> str:
+    """A new secret for the agent's calendar feed: the old address stops working at once."""
+    import secrets
+
+    agent.calendar_token = secrets.token_urlsafe()
+    agent.save(update_fields=["calendar_token"])
+    return agent.calendar_token
+
+
 def location_single_use_create(*, organisation: Organisation, name: str, address: str, phone: str = "") -> Location:
     """A place used for one appointment only (a home visit address, a partner's office): not offered for
     plages d'ouverture nor to usagers."""
