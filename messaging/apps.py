@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = "Notifications"
+
+    def ready(self):
+        from . import receivers
+
+        receivers.connect()

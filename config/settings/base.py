@@ -231,7 +231,10 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "rdv")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # The outbox sweeper: due reminders, retries, and what a dead worker or a down broker left behind.
+    "messaging-sweep": {"task": "messaging.sweep_all", "schedule": 60.0},
+}
 
 # --- Logging: every line carries the schema ------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -1,0 +1,70 @@
+"""Outbox tasks (thin: ids in, one service call). Sending runs in the administration's schema
+(``AdministrationTask``); the periodic sweep fans out from the platform over every active administration."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django_tenants.utils import tenant_context
+
+from config.celery import app
+from tenants.tasks import AdministrationTask, PlatformTask
+
+logger = logging.getLogger(__name__)
+
+# Publishing fails fast when the broker is down: the rows stay pending and the sweeper sends them later.
+RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+MAX_COUNTDOWN_SECONDS = 30 * 60  # beyond, the sweeper picks the row up (redis visibility timeout is 1 h)
+
+
+def enqueue(message_ids: list[int], countdown: float | None = None) -> int:
+    """Put messages on the broker. Never raises: what could not be queued is left to the sweeper."""
+    from .services import mark_not_queued
+
+    queued, failed = 0, []
+    for message_id in message_ids:
+        try:
+            send_message.apply_async((message_id,), countdown=countdown, retry=True, retry_policy=RETRY_POLICY)
+            queued += 1
+        except Exception:  # broker unreachable (connection refused, timeout...)
+            failed.append(message_id)
+    if failed:
+        logger.warning("Broker unavailable: %d message(s) left pending for the sweeper", len(failed))
+        try:
+            mark_not_queued(failed)
+        except Exception:
+            logger.exception("Could not mark messages as not queued")
+    return queued
+
+
+@app.task(base=AdministrationTask, name="messaging.send_message", ignore_result=True)
+def send_message(message_id: int) -> str:
+    from .services import message_send
+
+    outcome = message_send(message_id=message_id)
+    if outcome.retry_in is not None and outcome.retry_in.total_seconds() <= MAX_COUNTDOWN_SECONDS:
+        enqueue([message_id], countdown=outcome.retry_in.total_seconds())
+    return outcome.status
+
+
+@app.task(base=AdministrationTask, name="messaging.sweep", ignore_result=True)
+def sweep() -> int:
+    from .services import outbox_sweep
+
+    return enqueue(outbox_sweep())
+
+
+@app.task(base=PlatformTask, name="messaging.sweep_all", ignore_result=True)
+def sweep_all() -> int:
+    """Every minute (beat): one sweep per active administration, in its schema."""
+    from tenants.models import Administration
+
+    count = 0
+    for administration in Administration.objects.filter(status=Administration.Status.ACTIVE).exclude(
+        schema_name=settings.PUBLIC_SCHEMA_NAME
+    ):
+        with tenant_context(administration):
+            sweep.delay()
+        count += 1
+    return count
