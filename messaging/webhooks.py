@@ -43,14 +43,19 @@ TEMPORARY_STATUSES = frozenset({408, 429})
 # --- Payload and signature -------------------------------------------------------------------------
 
 
-def build_payload(*, data: dict, model: str, event: str, reason: str | None, timestamp: dt.datetime) -> bytes:
+def build_payload(
+    *, data: dict, model: str, event: str, reason: str | None, timestamp: dt.datetime | str
+) -> bytes:
     """The JSON body (compact, UTF-8) sent to the endpoints.
 
     ``event`` is ``created``, ``updated`` or ``destroyed``; ``reason`` is the ``webhook_reason``
-    (``None`` for an ordinary change, ``"rgpd"`` for a purge); ``timestamp`` must be aware.
+    (``None`` for an ordinary change, ``"rgpd"`` for a purge); ``timestamp`` must be aware (a datetime,
+    or its ISO 8601 text with an offset, as stored in a JSON column).
     """
     if event not in EVENTS:
         raise ValueError(f"Événement de webhook inconnu : {event!r} ({', '.join(EVENTS)}).")
+    if isinstance(timestamp, str):
+        timestamp = dt.datetime.fromisoformat(timestamp)
     if timestamp.tzinfo is None or timestamp.utcoffset() is None:
         raise ValueError("L'horodatage d'un webhook doit porter un fuseau horaire.")
     body = {

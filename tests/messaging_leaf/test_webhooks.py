@@ -76,11 +76,19 @@ def test_payload_rgpd_reason_and_dates():
     assert body["data"]["starts_at"] == "2026-03-20T09:00:00+01:00"
 
 
+def test_payload_timestamp_as_stored_iso_text():
+    assert payload(timestamp=WHEN.isoformat()) == payload()
+    utc = "2026-03-12T13:30:05+00:00"
+    assert json.loads(payload(timestamp=utc))["meta"]["timestamp"] == utc
+
+
 def test_payload_refusals():
     with pytest.raises(ValueError, match="Événement"):
         payload(event="deleted")
     with pytest.raises(ValueError, match="fuseau"):
         payload(timestamp=dt.datetime(2026, 3, 12, 14, 30))
+    with pytest.raises(ValueError, match="fuseau"):
+        payload(timestamp="2026-03-12T14:30:00")
 
 
 def test_signature_is_hex_hmac_sha256_of_the_raw_body():
