@@ -26,6 +26,7 @@ import json
 import socket
 from urllib.parse import urlsplit
 
+import certifi
 import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -165,10 +166,12 @@ def validate_target_url(url: str) -> str:
 def _pool(scheme: str, address: str, port: int, hostname: str, timeout: urllib3.Timeout, verify: bool | str):
     if scheme == "http":
         return urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
-    tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": verify} if isinstance(verify, str) else (
-        {"cert_reqs": "CERT_REQUIRED"} if verify else {"cert_reqs": "CERT_NONE", "assert_hostname": False}
-    )
-    tls.setdefault("assert_hostname", hostname)
+    if verify:
+        # The same authorities as ``requests`` (certifi), whatever the image's system store holds.
+        ca_certs = verify if isinstance(verify, str) else certifi.where()
+        tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca_certs, "assert_hostname": hostname}
+    else:
+        tls = {"cert_reqs": "CERT_NONE", "assert_hostname": False}
     return urllib3.HTTPSConnectionPool(
         address, port, timeout=timeout, retries=False, maxsize=1, server_hostname=hostname, **tls
     )
