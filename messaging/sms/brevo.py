@@ -68,13 +68,12 @@ class BrevoProvider:
 
         status = response.status_code
         if 200 <= status < 300:
+            # Accepted: never retried (that would send the SMS twice), even if the answer lacks its id.
             try:
-                message_id = response.json()["messageId"]
+                message_id = str(response.json()["messageId"])
             except (ValueError, KeyError, TypeError):
-                raise TemporaryProviderError(
-                    f"Brevo : réponse {status} illisible, sans identifiant de message."
-                ) from None
-            return SendResult(provider_message_id=str(message_id))
+                message_id = ""
+            return SendResult(provider_message_id=message_id)
         reason = f"Brevo : refus {status} : {_provider_message(response)}"
         if status >= 500 or status in TEMPORARY_STATUSES:
             raise TemporaryProviderError(reason)
