@@ -31,6 +31,10 @@ def participant_removed(sender, *, appointment, actor, participation, **kwargs):
     services.on_participant_removed(appointment=appointment, actor=actor, participation=participation)
 
 
+def appointment_deleted(sender, *, appointment, actor, **kwargs):
+    services.on_appointment_deleted(appointment=appointment, actor=actor)
+
+
 def connect() -> None:
     for signal, receiver in (
         (events.appointment_booked, appointment_booked),
@@ -39,5 +43,6 @@ def connect() -> None:
         (events.appointment_status_changed, appointment_status_changed),
         (events.participant_added, participant_added),
         (events.participant_removed, participant_removed),
+        (events.appointment_deleted, appointment_deleted),
     ):
         signal.connect(receiver, dispatch_uid=f"messaging.{receiver.__name__}")

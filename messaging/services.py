@@ -51,7 +51,8 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = {Channel.EMAIL: 6, Channel.SMS: 6, Channel.WEBHOOK: 20}
+# Webhooks: 1 min doubling up to a day, about a week in all (``messaging.webhooks.retry_delays``: 17 retries).
+MAX_ATTEMPTS = {Channel.EMAIL: 6, Channel.SMS: 6, Channel.WEBHOOK: 18}
 BACKOFF_BASE_SECONDS = 60
 BACKOFF_CAP = {Channel.EMAIL: timedelta(hours=1), Channel.SMS: timedelta(hours=1), Channel.WEBHOOK: timedelta(hours=12)}
 # A row claimed longer ago than this is considered abandoned by a dead worker. It must exceed the longest
@@ -97,7 +98,13 @@ def agent_wants(*, level: str, is_author: bool, dates: list[datetime], now: date
 
 
 def backoff(*, channel: str, attempts: int) -> timedelta:
-    """1, 2, 4, 8... minutes after the n-th failed attempt, capped per channel."""
+    """1, 2, 4, 8... minutes after the n-th failed attempt, capped per channel (webhooks: the delivery
+    client's schedule, about a week)."""
+    if channel == Channel.WEBHOOK:
+        from .webhooks import retry_delays
+
+        delays = retry_delays()
+        return timedelta(seconds=delays[min(max(attempts - 1, 0), len(delays) - 1)])
     delay = timedelta(seconds=BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
     return min(delay, BACKOFF_CAP[channel])
 
@@ -180,6 +187,8 @@ def _write_citizen_messages(
     groups: dict[int, tuple[Citizen, list[Participation]]] = {}
     for participation in participations:
         recipient = citizen_to_notify(participation.citizen)
+        if recipient.deleted_at is not None:
+            continue
         groups.setdefault(recipient.pk, (recipient, []))[1].append(participation)
     cancelled = kind in (Kind.CANCELLED, Kind.PARTICIPANT_REMOVED)
     calendar = None
@@ -497,6 +506,19 @@ def on_participant_removed(*, appointment: Appointment, actor, participation: Pa
     return batch.save()
 
 
+def on_appointment_deleted(*, appointment: Appointment, actor, now: datetime | None = None) -> list[Message]:
+    """Before the rows go: pending messages of the appointment are skipped, webhooks get "destroyed"."""
+    now = now or timezone.now()
+    appointment = _load(appointment)
+    event_id, _ = _event_id(appointment)
+    batch = _Batch(event_id=event_id, now=now)
+    Message.objects.filter(appointment=appointment, status=MessageStatus.PENDING).exclude(
+        channel=Channel.WEBHOOK
+    ).update(status=MessageStatus.SKIPPED, reason="Rendez-vous supprimé.", updated_at=now)
+    _write_webhooks(batch, appointment=appointment, event="destroyed", tag="deleted")
+    return batch.save()
+
+
 # --- Sending -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -526,6 +548,8 @@ def _finish(message: Message, **fields) -> bool:
 def _skip_reason(message: Message, now: datetime) -> str:
     if message.channel == Channel.WEBHOOK:
         return "" if message.webhook_endpoint_id else "Webhook supprimé."
+    if message.appointment is None and message.recipient_kind == RecipientKind.AGENT:
+        return "Rendez-vous supprimé."
     appointment = message.appointment
     if appointment is None:
         return "Rendez-vous supprimé."

@@ -63,11 +63,12 @@ def test_keys_are_unique_and_rows_roll_back_with_the_booking(world):
     class Boom(Exception):
         pass
 
+    started = timezone.now()
     with pytest.raises(Boom), transaction.atomic():
         appointment = book(world, starts_at=in_days(10))
         assert Message.objects.filter(appointment=appointment).exists()
         raise Boom
-    assert not Message.objects.exists()
+    assert not Message.objects.filter(created_at__gte=started).exists()
 
 
 @pytest.mark.parametrize(("level", "is_author", "days", "expected"), [
@@ -263,3 +264,18 @@ def test_webhook_rows_for_subscribed_endpoints(world):
     assert [(m.recipient, m.context["event"]) for m in hooks] == [
         ("https://si.exemple.fr/hook", "created"), ("https://si.exemple.fr/hook", "updated")]
     assert hooks[1].context["data"]["status"] == "revoked" and hooks[0].context["model"] == "Rdv"
+
+
+def test_deleted_appointment_skips_its_pending_rows_and_tells_webhooks(world):
+    from scheduling.services import appointment_delete
+
+    WebhookEndpoint.objects.create(organisation=world["organisation"], target_url="https://si.exemple.fr/hook",
+                                   secret="s3cret", subscriptions=["appointment"])
+    appointment = book(world, starts_at=in_days(10))
+    ids = [m.pk for m in rows(appointment)]
+    appointment_delete(appointment=appointment, actor=agent_actor(world["agents"][0]))
+    left = Message.objects.filter(pk__in=ids)
+    assert set(left.exclude(channel="webhook").values_list("status", "reason")) == {
+        ("skipped", "Rendez-vous supprimé.")}
+    destroyed = Message.objects.get(channel="webhook", context__event="destroyed")
+    assert destroyed.status == "pending" and destroyed.context["data"]["uuid"] == str(appointment.uuid)

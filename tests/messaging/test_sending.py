@@ -174,7 +174,7 @@ def test_reminder_is_swept_when_due_and_skipped_if_cancelled_meanwhile(world, ma
 def test_cancelled_appointment_reminders_are_skipped_at_once(world):
     appointment = book(world, starts_at=in_days(10))
     appointment_set_status(appointment=appointment, status="revoked", actor=agent_actor(world["agents"][0]))
-    assert set(Message.objects.filter(kind=Kind.REMINDER).values_list("status", "reason")) == {
+    assert set(Message.objects.filter(appointment=appointment, kind=Kind.REMINDER).values_list("status", "reason")) == {
         ("skipped", "Rendez-vous annulé.")}
 
 
