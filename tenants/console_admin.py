@@ -12,6 +12,7 @@ retry a failed creation               yes        no
 suspend / reactivate                  no         yes
 sign in as an agent                   no         yes
 impersonation log (read-only)         yes        yes
+search an administration's messages   no         yes
 development e-mails (read-only)       no         yes
 ================================  ==========  =========
 
@@ -226,6 +227,7 @@ class AdministrationAdmin(ReadOnlyConsoleAdmin):
                 "<path:object_id>/connexion-agent/", wrap(self.impersonate_view),
                 name="tenants_administration_impersonate",
             ),
+            path("<path:object_id>/messages/", wrap(self.messages_view), name="tenants_administration_messages"),
             *super().get_urls(),
         ]
 
@@ -243,6 +245,7 @@ class AdministrationAdmin(ReadOnlyConsoleAdmin):
             "can_suspend": self.has_suspend_permission(request) and status == Administration.Status.ACTIVE,
             "can_reactivate": self.has_suspend_permission(request) and status == Administration.Status.SUSPENDED,
             "can_impersonate": self.has_impersonate_permission(request) and administration.is_usable,
+            "can_search_messages": self.has_impersonate_permission(request) and administration.is_usable,
         }
 
     def _get_for_action(self, request, object_id, allowed: bool) -> Administration:
@@ -346,6 +349,31 @@ class AdministrationAdmin(ReadOnlyConsoleAdmin):
             "max_minutes": _max_minutes(),
         }
         return TemplateResponse(request, "admin/tenants/administration/impersonate.html", context)
+
+
+    def messages_view(self, request, object_id):
+        """Support: the notifications of an administration (e-mails, SMS, webhooks), to answer "I never
+        got my reminder": each row says sent, failed with its reason, or skipped and why."""
+        from django_tenants.utils import tenant_context
+
+        from messaging.forms import MessageSearchForm
+        from messaging.selectors import SEARCH_LIMIT, messages_search
+
+        administration = self._get_for_action(request, object_id, self.has_impersonate_permission(request))
+        if not administration.is_usable:
+            raise PermissionDenied
+        form = MessageSearchForm(request.GET or None)
+        rows = []
+        if form.is_valid():
+            with tenant_context(administration):
+                rows = list(messages_search(**form.cleaned_data))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Notifications de « {administration.name} »",
+            "subtitle": None, "form": form, "rows": rows, "limit": SEARCH_LIMIT, "searched": bool(request.GET),
+            "object": administration, "opts": self.opts, "change_url": self._change_url(administration),
+        }
+        return TemplateResponse(request, "admin/tenants/administration/messages.html", context)
 
 
 def _max_minutes() -> int:
