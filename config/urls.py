@@ -13,6 +13,7 @@ from tenants.media import serve_tenant_media
 urlpatterns = [
     path("", public_views.home, name="administration_home"),
     path("agents/", scheduling_views.agents_home, name="agents_home"),
+    path("agents/rdv/<int:pk>/", scheduling_views.appointment_detail, name="agent_appointment"),
     path("agents/parametres/api/", account_views.api_token, name="api_token"),
     path("agents/parametres/agenda/", messaging_feeds.calendar_settings, name="agent_calendar_settings"),
     path("agenda/<str:token>.ics", messaging_feeds.agent_calendar, name="agent_calendar"),
@@ -26,5 +27,6 @@ urlpatterns = [
     path("api/v1/", include(("scheduling.api.urls", "api"), namespace="api")),
 ]
 
+handler403 = "tenants.views.forbidden"
 handler404 = "tenants.views.not_found"
 handler500 = "tenants.views.server_error"

@@ -12,5 +12,6 @@ urlpatterns = [
     path("comptes/", include("allauth.urls")),
 ]
 
+handler403 = "tenants.views.forbidden"
 handler404 = "tenants.views.not_found"
 handler500 = "tenants.views.server_error"

@@ -539,5 +539,15 @@ class AppointmentChange(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["appointment", "at"])]
 
+    ACTION_LABELS = {
+        "created": "Création", "status": "Changement de statut", "participation_status": "Statut d'un usager",
+        "participant_added": "Usager inscrit", "participant_removed": "Usager désinscrit", "moved": "Déplacement",
+        "deleted": "Suppression",
+    }
+
     def __str__(self):
-        return f"{self.action} par {self.actor_label}"
+        return f"{self.action_label} par {self.actor_label}"
+
+    @property
+    def action_label(self) -> str:
+        return self.ACTION_LABELS.get(self.action, self.action)

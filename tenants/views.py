@@ -37,6 +37,11 @@ def csrf_failure(request, reason=""):
     return render(request, "errors/csrf.html", status=403)
 
 
+def forbidden(request, exception=None):
+    message = str(exception) if exception and str(exception) else ""
+    return render(request, "errors/403.html", {"message": message}, status=403)
+
+
 def not_found(request, exception=None):
     return render(request, "errors/404.html", status=404)
 
