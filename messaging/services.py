@@ -124,6 +124,13 @@ class _Batch:
     event_id: str
     now: datetime
     rows: dict[str, Message] = field(default_factory=dict)
+    _settings: MessagingSettings | None = None
+
+    @property
+    def settings(self) -> MessagingSettings:
+        if self._settings is None:
+            self._settings = MessagingSettings.load()
+        return self._settings
 
     def add(self, key_parts: tuple, **fields) -> None:
         key = _key(self.event_id, *key_parts)
@@ -165,8 +172,7 @@ def _sms_text(*, kind: str, appointment: Appointment, relatives: list[str], canc
     return text, count_segments(text)
 
 
-def _organizer_email() -> str:
-    messaging_settings = MessagingSettings.load()
+def _organizer_email(messaging_settings: MessagingSettings) -> str:
     return messaging_settings.sender_email or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
@@ -210,7 +216,7 @@ def _write_citizen_messages(
             if calendar is None:
                 calendar = rendering.calendar_data(
                     appointment=appointment, audience=RecipientKind.CITIZEN, cancelled=cancelled,
-                    attendee_emails=[], organizer_email=_organizer_email(),
+                    attendee_emails=[], organizer_email=_organizer_email(batch.settings),
                 )
             batch.add((*tag, Channel.EMAIL), channel=Channel.EMAIL, recipient=recipient.email, subject=content.subject,
                       body=content.body, html=content.html, context={"calendar": calendar}, **common)
@@ -260,7 +266,7 @@ def _write_agent_messages(
         if calendar is None:
             calendar = rendering.calendar_data(
                 appointment=appointment, audience=RecipientKind.AGENT, cancelled=kind == Kind.CANCELLED,
-                attendee_emails=_agent_emails(appointment), organizer_email=_organizer_email(),
+                attendee_emails=_agent_emails(appointment), organizer_email=_organizer_email(batch.settings),
             )
         batch.add((kind, "agent", agent.pk, Channel.EMAIL), channel=Channel.EMAIL, recipient=agent.user.email,
                   recipient_kind=RecipientKind.AGENT, kind=kind, appointment=appointment, agent=agent,
@@ -273,7 +279,7 @@ def _write_reminders(batch: _Batch, *, appointment: Appointment, participations:
     ]
     if not participations or not usagers_notified(appointment):
         return
-    for lead in MessagingSettings.load().lead_hours:
+    for lead in batch.settings.lead_hours:
         due = appointment.starts_at - timedelta(hours=lead)
         if due <= batch.now:
             before = len(batch.rows)
@@ -516,6 +522,27 @@ def on_appointment_deleted(*, appointment: Appointment, actor, now: datetime | N
         channel=Channel.WEBHOOK
     ).update(status=MessageStatus.SKIPPED, reason="Rendez-vous supprimé.", updated_at=now)
     _write_webhooks(batch, appointment=appointment, event="destroyed", tag="deleted")
+    return batch.save()
+
+
+def waiting_list_slot_notify(*, appointment: Appointment, now: datetime | None = None) -> list[Message]:
+    """A slot earlier than the appointment has freed up: e-mail and SMS to its usagers, with the link to
+    move it (called by the waiting list's periodic job). One message per appointment and local day."""
+    now = now or timezone.now()
+    appointment = _load(appointment)
+    tz = ZoneInfo(appointment.organisation.timezone)
+    batch = _Batch(event_id=f"w{appointment.pk}-{now.astimezone(tz).date():%Y%m%d}", now=now)
+    if has_started(appointment, now) or appointment.status != status_rules.UNKNOWN or not usagers_notified(
+        appointment
+    ):
+        return []
+    participations = _lifecycle(_active(_participations(appointment)))
+    _write_citizen_messages(batch, appointment=appointment, participations=participations,
+                            kind=Kind.WAITING_LIST_SLOT)
+    existing = set(Message.objects.filter(idempotency_key__in=list(batch.rows)).values_list("idempotency_key",
+                                                                                           flat=True))
+    for key in existing:
+        del batch.rows[key]
     return batch.save()
 
 

@@ -279,3 +279,27 @@ def test_deleted_appointment_skips_its_pending_rows_and_tells_webhooks(world):
         ("skipped", "Rendez-vous supprimé.")}
     destroyed = Message.objects.get(channel="webhook", context__event="destroyed")
     assert destroyed.status == "pending" and destroyed.context["data"]["uuid"] == str(appointment.uuid)
+
+
+def test_waiting_list_slot_is_told_once_a_day(world):
+    from messaging.services import waiting_list_slot_notify
+
+    appointment = book(world, starts_at=in_days(20))
+    created = waiting_list_slot_notify(appointment=appointment)
+    assert {(m.channel, m.status) for m in created} == {("email", "pending"), ("sms", "pending")}
+    assert "se libérer" in created[0].subject and f"/rdv/{appointment.uuid}/" in created[0].body
+    assert waiting_list_slot_notify(appointment=appointment) == []  # same day: not again
+
+
+def test_the_delivery_log_of_an_appointment(world):
+    from django.template.loader import render_to_string
+
+    from messaging.selectors import delivery_summary, messages_for_appointment
+
+    no_mail = CitizenFactory(email="", phone="")
+    appointment = book(world, starts_at=in_days(10), citizens=[no_mail])
+    messages = list(messages_for_appointment(appointment))
+    assert delivery_summary(appointment) == {"pending": 1, "sending": 0, "sent": 0, "delivered": 0, "failed": 0,
+                                             "skipped": 4}
+    html = render_to_string("messaging/partials/appointment_messages.html", {"messages": messages})
+    assert "L&#x27;usager n&#x27;a pas d&#x27;adresse e-mail." in html and "Non envoyé" in html
