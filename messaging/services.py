@@ -706,9 +706,9 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> li
         Message.objects.filter(status=MessageStatus.PENDING, next_attempt_at__lte=now)
         .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - REQUEUE_AFTER))
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
     )
-    ids = list(due)
-    if ids:
-        mark_queued(ids, now=now)
+    with transaction.atomic():  # two sweeps at once take different rows
+        ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        if ids:
+            mark_queued(ids, now=now)
     return ids
