@@ -303,3 +303,15 @@ def test_the_delivery_log_of_an_appointment(world):
                                              "skipped": 4}
     html = render_to_string("messaging/partials/appointment_messages.html", {"messages": messages})
     assert "L&#x27;usager n&#x27;a pas d&#x27;adresse e-mail." in html and "Non envoyé" in html
+
+
+def test_overseas_local_time(world):
+    world["organisation"].timezone = "America/Cayenne"
+    world["organisation"].save()
+    cayenne = ZoneInfo("America/Cayenne")
+    day = in_days(10).date()
+    appointment = book(world, starts_at=datetime(day.year, day.month, day.day, 9, 30, tzinfo=cayenne))
+    email = rows(appointment, kind=Kind.BOOKED, channel=Channel.EMAIL, recipient_kind="citizen")[0]
+    sms = rows(appointment, kind=Kind.BOOKED, channel=Channel.SMS)[0]
+    assert "9h30" in email.subject and "à 09h30" in email.body and "09h30" in sms.body
+    assert email.context["calendar"]["tz"] == "America/Cayenne"
