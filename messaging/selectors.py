@@ -1,10 +1,40 @@
-"""Reads of the outbox: the delivery log of an appointment, as agents see it on its page."""
+"""Reads of the outbox (run in an administration's schema)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+import uuid
+
+from django.db.models import Count, Q, QuerySet
 
 from .models import Channel, Message, MessageStatus
+
+SEARCH_LIMIT = 200
+
+
+def messages_search(*, text: str = "", status: str = "", channel: str = "", limit: int = SEARCH_LIMIT
+                    ) -> QuerySet[Message]:
+    """Support's search: by recipient (e-mail, number, URL; part of it), by appointment (its uuid or id) or
+    by provider's message id; newest first, at most ``limit`` rows."""
+    rows = Message.objects.select_related("appointment", "appointment__appointment_type")
+    text = (text or "").strip()
+    if text:
+        match = Q(recipient__icontains=text) | Q(provider_message_id=text)
+        try:
+            match |= Q(appointment__uuid=uuid.UUID(text))
+        except ValueError:
+            pass
+        if text.isdigit() and len(text) < 12:
+            match |= Q(appointment_id=int(text))
+        rows = rows.filter(match)
+    if status:
+        rows = rows.filter(status=status)
+    if channel:
+        rows = rows.filter(channel=channel)
+    return rows.order_by("-created_at", "-id")[:limit]
+
+
+def messages_of_appointment(appointment_id: int) -> QuerySet[Message]:
+    return Message.objects.filter(appointment_id=appointment_id).order_by("created_at", "id")
 
 
 def messages_for_appointment(appointment, *, include_webhooks: bool = False) -> QuerySet[Message]:

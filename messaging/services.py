@@ -413,7 +413,7 @@ def on_appointment_moved(*, appointment: Appointment, actor, previous: dict, now
                                     kind=Kind.MOVED, previous=previous)
         _write_reminders(batch, appointment=appointment, participations=participations)
     before, after = set(previous["agent_ids"]), {link.agent_id for link in appointment.agent_links.all()}
-    if usager_change or before != after:
+    if usager_change:  # agents who stay are told when the time or the place changed
         _write_agent_messages(batch, appointment=appointment, agents=_agents(appointment, before & after),
                               kind=Kind.MOVED, actor=actor, previous=previous)
     _write_agent_messages(batch, appointment=appointment, agents=_agents(appointment, after - before),
