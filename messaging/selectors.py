@@ -33,10 +33,6 @@ def messages_search(*, text: str = "", status: str = "", channel: str = "", limi
     return rows.order_by("-created_at", "-id")[:limit]
 
 
-def messages_of_appointment(appointment_id: int) -> QuerySet[Message]:
-    return Message.objects.filter(appointment_id=appointment_id).order_by("created_at", "id")
-
-
 def messages_for_appointment(appointment, *, include_webhooks: bool = False) -> QuerySet[Message]:
     """Every notification of the appointment, oldest first (pending, sent, failed or skipped with why)."""
     messages = Message.objects.filter(appointment=appointment).select_related("citizen", "agent")

@@ -527,7 +527,7 @@ class AppointmentChange(models.Model):
         Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
     )
     appointment_uuid = models.UUIDField(null=True, db_index=True)
-    organisation = models.ForeignKey(Organisation, null=True, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey(Organisation, null=True, on_delete=models.SET_NULL, related_name="+")
     participation = models.ForeignKey(Participation, null=True, blank=True, on_delete=models.SET_NULL)
     at = models.DateTimeField(default=now)
     actor_label = models.CharField(max_length=300)

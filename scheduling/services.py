@@ -278,6 +278,16 @@ def participation_set_status(*, participation: Participation, status: str, actor
     collective = appointment.appointment_type.collective
     _check_status(status, collective=False)
     previous = participation.status
+    if collective and (status in status_rules.CANCELLED) != (previous in status_rules.CANCELLED):
+        # In a session, cancelling a registration frees its seat, and restoring one takes a seat again
+        # (checked against the capacity): the same paths, and messages, as withdrawing and registering.
+        if status in status_rules.CANCELLED:
+            participant_remove(participation=participation, actor=actor, status=status)
+            return participation
+        participation = participant_add(appointment=appointment, citizen=participation.citizen, actor=actor)
+        if status == status_rules.UNKNOWN:
+            return participation
+        previous = participation.status
     participation.status = status
     participation.save(update_fields=["status"])
     statuses = list(appointment.participations.values_list("status", flat=True))

@@ -16,7 +16,7 @@ def agents_home(request):
 def appointment_detail(request, pk: int):
     """One appointment as an agent reads it: what, when, where, who, its history and every notification
     written for it (sent, failed with the reason, or skipped and why)."""
-    from messaging.selectors import messages_of_appointment
+    from messaging.selectors import messages_for_appointment
 
     scope = policy.scope_for_request(request)
     if scope is None:
@@ -32,5 +32,5 @@ def appointment_detail(request, pk: int):
         "appointment": appointment,
         "tz": appointment.organisation.timezone,
         "changes": AppointmentChange.objects.filter(appointment=appointment).order_by("at", "id"),
-        "notifications": messages_of_appointment(appointment.pk),
+        "notifications": messages_for_appointment(appointment),
     })

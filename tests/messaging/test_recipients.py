@@ -301,7 +301,7 @@ def test_the_delivery_log_of_an_appointment(world):
     messages = list(messages_for_appointment(appointment))
     assert delivery_summary(appointment) == {"pending": 1, "sending": 0, "sent": 0, "delivered": 0, "failed": 0,
                                              "skipped": 4}
-    html = render_to_string("messaging/partials/appointment_messages.html", {"messages": messages})
+    html = render_to_string("messaging/partials/appointment_messages.html", {"notifications": messages})
     assert "L&#x27;usager n&#x27;a pas d&#x27;adresse e-mail." in html and "Non envoyé" in html
 
 

@@ -41,9 +41,11 @@ def test_the_feed_lists_the_agents_appointments_and_marks_cancelled_ones(world):
     cancelled = events[f"{world.appointments['pmi_appt'].uuid}@{world.administration.schema_name}"]
     assert cancelled["STATUS"] == "CANCELLED" and str(cancelled["SUMMARY"]).startswith("Annulé : ")
     assert cancelled["DTSTART"].params["TZID"] == "Europe/Paris"
-    text = response.content.decode()
+    fields = [str(event.get(name, "")) for event in events.values() for name in ("SUMMARY", "DESCRIPTION", "LOCATION")]
     for citizen in (world.citizen, world.other_citizen):
-        assert citizen.last_name not in text
+        assert not [field for field in fields if str(citizen) in field or (citizen.email and citizen.email in field)]
+    assigned = events[f"{world.appointments['assigned_appt'].uuid}@{world.administration.schema_name}"]
+    assert str(assigned["SUMMARY"]) == f"RDV {world.social_type.name} (1 usager)" and assigned["STATUS"] == "CONFIRMED"
 
 
 def test_unknown_or_replaced_addresses_are_404(world, administration_b):

@@ -11,7 +11,14 @@ from django_tenants.utils import tenant_context
 
 from scheduling import events
 from scheduling.models import Appointment
-from scheduling.services import Actor, appointment_create, appointment_set_status, participant_add, participant_remove
+from scheduling.services import (
+    Actor,
+    appointment_create,
+    appointment_set_status,
+    participant_add,
+    participant_remove,
+    participation_set_status,
+)
 from tests.scheduling.factories import (
     AgentFactory,
     AppointmentTypeFactory,
@@ -57,6 +64,31 @@ def test_registration_until_full_then_a_clear_message(administration_a):
         assert session.participations.exclude(status__in=["excused", "revoked"]).count() == 2
         actions = list(session.changes.values_list("action", flat=True))
         assert actions.count("participant_added") == 3 and actions.count("participant_removed") == 1
+
+
+def test_a_participation_status_in_a_session_frees_and_takes_seats_with_their_events(administration_a):
+    with tenant_context(administration_a):
+        session = _session(capacity=1)
+        first, second = CitizenFactory(), CitizenFactory()
+        heard = []
+        for signal in (events.participant_added, events.participant_removed):
+            signal.connect(lambda signal, **kw: heard.append(kw["participation"].citizen_id), weak=False,
+                           dispatch_uid=f"seat-{id(signal)}")
+        try:
+            registration = participant_add(appointment=session, citizen=first, actor=AGENT_ACTOR)
+            participation_set_status(participation=registration, status="excused", actor=AGENT_ACTOR)
+            other = participant_add(appointment=session, citizen=second, actor=AGENT_ACTOR)  # the freed seat
+            with pytest.raises(ValidationError, match="complet"):
+                participation_set_status(participation=registration, status="unknown", actor=AGENT_ACTOR)
+            participation_set_status(participation=other, status="revoked", actor=AGENT_ACTOR)
+            participation_set_status(participation=registration, status="seen", actor=AGENT_ACTOR)
+        finally:
+            for signal in (events.participant_added, events.participant_removed):
+                signal.disconnect(dispatch_uid=f"seat-{id(signal)}")
+        assert heard == [first.pk, first.pk, second.pk, second.pk, first.pk]
+        registration.refresh_from_db()
+        session.refresh_from_db()
+        assert registration.status == "seen" and session.status == "seen"
 
 
 def test_revoked_session_refuses_registration(administration_a):
