@@ -6,6 +6,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
-        from . import receivers
+        from . import receivers, webhook_events
 
         receivers.connect()
+        webhook_events.connect()
