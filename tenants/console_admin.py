@@ -13,6 +13,7 @@ suspend / reactivate                  no         yes
 sign in as an agent                   no         yes
 impersonation log (read-only)         yes        yes
 search an administration's messages   no         yes
+notification settings and webhooks    yes        no
 development e-mails (read-only)       no         yes
 ================================  ==========  =========
 
@@ -228,6 +229,8 @@ class AdministrationAdmin(ReadOnlyConsoleAdmin):
                 name="tenants_administration_impersonate",
             ),
             path("<path:object_id>/messages/", wrap(self.messages_view), name="tenants_administration_messages"),
+            path("<path:object_id>/notifications/", wrap(self.notification_settings_view),
+                 name="tenants_administration_notification_settings"),
             *super().get_urls(),
         ]
 
@@ -246,6 +249,7 @@ class AdministrationAdmin(ReadOnlyConsoleAdmin):
             "can_reactivate": self.has_suspend_permission(request) and status == Administration.Status.SUSPENDED,
             "can_impersonate": self.has_impersonate_permission(request) and administration.is_usable,
             "can_search_messages": self.has_impersonate_permission(request) and administration.is_usable,
+            "can_configure_notifications": self.has_add_permission(request) and administration.is_usable,
         }
 
     def _get_for_action(self, request, object_id, allowed: bool) -> Administration:
@@ -374,6 +378,58 @@ class AdministrationAdmin(ReadOnlyConsoleAdmin):
             "object": administration, "opts": self.opts, "change_url": self._change_url(administration),
         }
         return TemplateResponse(request, "admin/tenants/administration/messages.html", context)
+
+
+    def notification_settings_view(self, request, object_id):
+        """Operators: the administration's sender, SMS provider, reminders, and its organisations' webhooks."""
+        from django_tenants.utils import tenant_context
+
+        from messaging.forms import MessagingSettingsForm, WebhookEndpointForm
+        from messaging.models import MessagingSettings, WebhookEndpoint
+
+        administration = self._get_for_action(request, object_id, self.has_add_permission(request))
+        if not administration.is_usable:
+            raise PermissionDenied
+        here = reverse("admin:tenants_administration_notification_settings", args=[administration.pk])
+        with tenant_context(administration):
+            action = request.POST.get("action") if request.method == "POST" else None
+            settings_form = MessagingSettingsForm(
+                request.POST if action == "settings" else None, instance=MessagingSettings.load(), prefix="s"
+            )
+            webhook_form = WebhookEndpointForm(request.POST if action == "webhook" else None, prefix="w")
+            if action == "settings" and settings_form.is_valid():
+                settings_form.save()
+                messages.success(request, "Réglages des notifications enregistrés.")
+                return HttpResponseRedirect(here)
+            if action == "webhook" and webhook_form.is_valid():
+                webhook_form.save()
+                messages.success(request, "Webhook ajouté.")
+                return HttpResponseRedirect(here)
+            if action == "delete_webhook":
+                deleted, _ = WebhookEndpoint.objects.filter(pk=_int_or_none(request.POST.get("webhook"))).delete()
+                if deleted:
+                    messages.success(request, "Webhook supprimé.")
+                else:
+                    messages.error(request, "Ce webhook n'existe plus.")
+                return HttpResponseRedirect(here)
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Notifications de « {administration.name} » : réglages",
+                "subtitle": None, "settings_form": settings_form, "webhook_form": webhook_form,
+                "webhooks": list(WebhookEndpoint.objects.select_related("organisation").order_by("organisation__name",
+                                                                                                "target_url")),
+                "object": administration, "opts": self.opts, "change_url": self._change_url(administration),
+            }
+            # Rendered inside the schema: the forms' choices (organisations) are read while rendering.
+            return TemplateResponse(request, "admin/tenants/administration/notification_settings.html",
+                                    context).render()
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _max_minutes() -> int:
