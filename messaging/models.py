@@ -9,15 +9,12 @@ here too, in each administration's schema.
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
-sms_sender_validator = RegexValidator(
-    r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$",
-    "Le nom d'expéditeur SMS compte au plus 11 lettres ou chiffres (sans espace ni accent), dont une lettre.",
-)
+from .sms.base import validate_sender_name
 
 
 class Channel(models.TextChoices):
@@ -127,7 +124,7 @@ class MessagingSettings(models.Model):
         help_text="Vide : le fournisseur par défaut de la plateforme.",
     )
     sms_credentials = models.TextField("identifiants du fournisseur SMS (chiffrés)", blank=True)
-    sms_sender = models.CharField("expéditeur des SMS", max_length=11, blank=True, validators=[sms_sender_validator])
+    sms_sender = models.CharField("expéditeur des SMS", max_length=11, blank=True, validators=[validate_sender_name])
     reminder_lead_hours = ArrayField(
         models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(24 * 30)]),
         verbose_name="rappels (heures avant le RDV)", default=list, blank=True,
