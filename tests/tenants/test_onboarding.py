@@ -18,20 +18,6 @@ def _slug():
     return f"onb-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture
-def committed(django_db_setup, django_db_blocker):
-    """Provisioning runs migrations, which cannot happen inside the test's transaction: these tests
-    commit for real, and the administrations (rows and schemas) whose slugs they list are removed."""
-    slugs: list[str] = []
-    with django_db_blocker.unblock():
-        yield slugs
-        connection.set_schema_to_public()
-        for administration in Administration.objects.filter(slug__in=slugs):
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP SCHEMA IF EXISTS "{administration.schema_name}" CASCADE')
-            administration.delete()
-
-
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

@@ -74,8 +74,12 @@ class Command(BaseCommand):
                         admin.first_name, admin.last_name = "Alice", "Administratrice"
                         admin.set_password(DEMO_PASSWORD)
                         admin.save()
-                    ensure_user(f"agent@{slug}.localhost", first_name="Bruno", last_name="Agent",
-                                password=DEMO_PASSWORD)
+                    agent = ensure_user(f"agent@{slug}.localhost", first_name="Bruno", last_name="Agent",
+                                        password=DEMO_PASSWORD)
+                    from scheduling.demo import demo_populate
+
+                    if demo_populate(kind=kind, timezone_name=tz, users={"admin": admin, "agent": agent}):
+                        self.stdout.write(f"==> Contenu de démonstration ajouté à {name}")
 
     def _summary(self):
         lines = [
