@@ -10,13 +10,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from config.celery import app
 from messaging import tasks
 from messaging.models import Kind, Message, MessageStatus
 from scheduling.models import Agent, AgentRole, Appointment, AppointmentChange, Citizen
@@ -30,15 +27,6 @@ from tests.scheduling.factories import (
     LocationFactory,
     ServiceFactory,
 )
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), start_worker(
-        app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10,
-        queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
-    ) as running:
-        yield running
 
 
 @pytest.fixture

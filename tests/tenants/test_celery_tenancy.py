@@ -1,21 +1,10 @@
 """Celery tasks run in the schema they were sent from, through the real Redis broker."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django_tenants.utils import schema_context, tenant_context
 
-from config.celery import app
 from tenants.tasks import TaskSentWithoutAdministration, administration_ping, provision_administration
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), start_worker(
-        app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10,
-        queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
-    ) as running:
-        yield running
 
 
 def test_task_sent_from_an_administration_runs_in_it(worker, administration_a, administration_b):
