@@ -216,6 +216,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 # Fernet keys (comma-separated, first encrypts) for stored SMS credentials; empty: derived from SECRET_KEY.
 MESSAGING_ENCRYPTION_KEY = env_list("MESSAGING_ENCRYPTION_KEY", [])
+# The platform's SMS provider for administrations that chose none ("log" writes SMS to the log: development
+# only; production has no default, so an unconfigured SMS ends "failed" with the reason, never falsely "sent").
+SMS_DEFAULT_PROVIDER = env_str("SMS_DEFAULT_PROVIDER", "log")
+SMS_DEFAULT_SENDER = env_str("SMS_DEFAULT_SENDER", "RDVSP")
 
 # --- Celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", REDIS_URL, schemes=("redis", "rediss"))

@@ -18,6 +18,7 @@ CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", REDIS_URL, schemes=("redis", "r
 CELERY_RESULT_BACKEND = env_url("CELERY_RESULT_BACKEND", REDIS_URL, schemes=("redis", "rediss"))  # noqa: F405
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [BASE_DOMAIN, f".{BASE_DOMAIN}"])  # noqa: F405
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL")
+SMS_DEFAULT_PROVIDER = env_str("SMS_DEFAULT_PROVIDER", "")  # never the development "log" provider by default
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 DEBUG = False

@@ -35,6 +35,8 @@ def get_provider(name: str, credentials: dict) -> Provider:
     An unknown name or missing credentials raise ``PermanentProviderError``: the message cannot be sent
     until an administrator fixes the SMS settings.
     """
+    if not name:
+        raise PermanentProviderError("Aucun fournisseur de SMS n'est configuré pour cette administration.")
     try:
         provider_class = _REGISTRY[name]
     except KeyError:

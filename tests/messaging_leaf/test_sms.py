@@ -185,6 +185,8 @@ def test_provider_choices_and_unknown_provider():
     assert {name for name, _label in PROVIDERS} == {"log", "brevo"}
     with pytest.raises(PermanentProviderError, match="inconnu"):
         get_provider("pigeon", {})
+    with pytest.raises(PermanentProviderError, match="Aucun fournisseur de SMS n'est configuré"):
+        get_provider("", {})  # production without a provider: the SMS fails with this reason, never "sent"
     with pytest.raises(PermanentProviderError, match="api_key"):
         get_provider("brevo", {})
 
