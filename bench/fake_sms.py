@@ -43,6 +43,9 @@ LEDGER = Ledger()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real provider
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and the client's delayed
+    # ACK hold every answer on a kept-alive connection for 40 ms (a real provider answers at once).
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):  # quiet
         pass

@@ -95,8 +95,17 @@ def generate(count: int, port: int, now: datetime):
 
     from bench.slots_data import TZ_NAME, copy_rows
     from messaging.models import Message, MessagingSettings
-    from scheduling.models import Agent, Appointment, AppointmentAgent, AppointmentType, Citizen, Location
-    from scheduling.models import Organisation, Participation, Service
+    from scheduling.models import (
+        Agent,
+        Appointment,
+        AppointmentAgent,
+        AppointmentType,
+        Citizen,
+        Location,
+        Organisation,
+        Participation,
+        Service,
+    )
     from tenants.models import Administration
     from tenants.services import administration_create
 

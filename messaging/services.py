@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
@@ -617,13 +618,29 @@ def _send_email(message: Message) -> dict:
     return {"status": MessageStatus.SENT, "provider": settings.EMAIL_BACKEND.rsplit(".", 2)[-2]}
 
 
-def _send_sms(message: Message) -> dict:
+# Inside ``messages_send`` (one batch of a few dozen rows, about a second): the administration's SMS provider,
+# read and decrypted once for the batch instead of once per row. Outside a batch: None, read every time.
+_batch_cache: ContextVar[dict | None] = ContextVar("messaging_batch_cache", default=None)
+
+
+def _sms_provider():
+    """(provider, sender) from the administration's settings; PermanentProviderError when not configured."""
     from .sms import get_provider
 
+    cache = _batch_cache.get()
+    if cache is not None and "sms" in cache:
+        return cache["sms"]
     messaging_settings = MessagingSettings.load()
     name = messaging_settings.sms_provider or getattr(settings, "SMS_DEFAULT_PROVIDER", "log")
     provider = get_provider(name, messaging_settings.get_sms_credentials())
     sender = messaging_settings.sms_sender or getattr(settings, "SMS_DEFAULT_SENDER", "RDV")
+    if cache is not None:
+        cache["sms"] = (provider, sender)
+    return provider, sender
+
+
+def _send_sms(message: Message) -> dict:
+    provider, sender = _sms_provider()
     result = provider.send(sender=sender, to=message.recipient, text=message.body)
     return {"status": MessageStatus.SENT, "provider": provider.name,
             "provider_message_id": str(result.provider_message_id or "")[:200]}
@@ -667,6 +684,23 @@ def message_send(*, message_id: int, now: datetime | None = None) -> SendOutcome
         return _retry_or_fail(message, str(error) or error.__class__.__name__, now)
     _finish(message, reason="", sent_at=timezone.now(), **result)
     return SendOutcome(result["status"])
+
+
+def messages_send(*, message_ids: list[int]) -> dict[int, SendOutcome]:
+    """``message_send`` for each row of a batch, in order, each claimed on its own just before it is sent
+    (a row another worker holds is ``not_claimed``). The SMS provider is read once for the batch. An
+    unexpected error on one row is logged and the batch goes on: that row is left to the sweeper."""
+    outcomes: dict[int, SendOutcome] = {}
+    token = _batch_cache.set({})
+    try:
+        for message_id in message_ids:
+            try:
+                outcomes[message_id] = message_send(message_id=message_id)
+            except Exception:
+                logger.exception("Could not send message %s", message_id)
+    finally:
+        _batch_cache.reset(token)
+    return outcomes
 
 
 def _retry_or_fail(message: Message, error: str, now: datetime) -> SendOutcome:

@@ -15,6 +15,9 @@ timeouts and connection errors -> ``TemporaryProviderError``; any other 4xx -> `
 
 from __future__ import annotations
 
+import os
+import threading
+
 import requests
 
 from messaging.errors import PermanentProviderError, TemporaryProviderError
@@ -25,6 +28,19 @@ DEFAULT_BASE_URL = "https://api.brevo.com"
 SEND_PATH = "/v3/transactionalSMS/send"
 DEFAULT_TIMEOUT = 10.0
 TEMPORARY_STATUSES = frozenset({402, 408, 429})
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session per process and thread: keep-alive to the provider instead of a new TCP (and TLS)
+    connection per SMS. Keyed by the process id so that a forked worker never shares its parent's sockets.
+    requests does not retry a POST on its own, so a reused connection never sends an SMS twice."""
+    session = getattr(_local, "session", None)
+    if session is None or _local.pid != os.getpid():
+        session = _local.session = requests.Session()
+        _local.pid = os.getpid()
+    return session
 
 
 def _provider_message(response: requests.Response) -> str:
@@ -60,7 +76,7 @@ class BrevoProvider:
         }
         headers = {"api-key": self.api_key, "accept": "application/json", "content-type": "application/json"}
         try:
-            response = requests.post(self.base_url + SEND_PATH, json=payload, headers=headers, timeout=self.timeout)
+            response = _session().post(self.base_url + SEND_PATH, json=payload, headers=headers, timeout=self.timeout)
         except requests.Timeout:
             raise TemporaryProviderError(f"Brevo : pas de réponse en {self.timeout:g} s.") from None
         except requests.RequestException as error:
