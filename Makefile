@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 DATABASE_NAME ?= rdv
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(DATABASE_NAME)
 
-.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding bench-slots clean-test-db
+.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding bench-slots bench-messaging clean-test-db
 
 $(STAMP): requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "ERREUR : $(PYTHON) est introuvable. Installez Python 3.11 (python3.11 et python3.11-venv)."; exit 1; }
@@ -52,6 +52,10 @@ bench-onboarding: demo
 ## make bench-slots [ARGS="--reuse"]: slots, next availability and booking on a generated administration (own database).
 bench-slots: venv services
 	@$(PY) bench/slots.py $(ARGS)
+
+## make bench-messaging [ARGS="--count 5000"]: 100,000 SMS reminders through the outbox, a Celery worker and a fake Brevo (own database).
+bench-messaging: venv services
+	@$(PY) bench/messaging.py $(ARGS)
 
 totp: venv
 	@DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py totp
