@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 # Webhooks: 1 min doubling up to a day, about a week in all (``messaging.webhooks.retry_delays``: 17 retries).
 MAX_ATTEMPTS = {Channel.EMAIL: 6, Channel.SMS: 6, Channel.WEBHOOK: 18}
+DEFAULT_MAX_ATTEMPTS = 6  # a row of an unknown channel (a bug) still ends failed with its reason
 BACKOFF_BASE_SECONDS = 60
 BACKOFF_CAP = {Channel.EMAIL: timedelta(hours=1), Channel.SMS: timedelta(hours=1), Channel.WEBHOOK: timedelta(hours=12)}
 # A row claimed longer ago than this is considered abandoned by a dead worker. It must exceed the longest
@@ -107,7 +108,7 @@ def backoff(*, channel: str, attempts: int) -> timedelta:
         delays = retry_delays()
         return timedelta(seconds=delays[min(max(attempts - 1, 0), len(delays) - 1)])
     delay = timedelta(seconds=BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
-    return min(delay, BACKOFF_CAP[channel])
+    return min(delay, BACKOFF_CAP.get(channel, timedelta(hours=1)))
 
 
 def _key(*parts) -> str:
@@ -704,7 +705,7 @@ def messages_send(*, message_ids: list[int]) -> dict[int, SendOutcome]:
 
 
 def _retry_or_fail(message: Message, error: str, now: datetime) -> SendOutcome:
-    if message.attempts >= MAX_ATTEMPTS[message.channel]:
+    if message.attempts >= MAX_ATTEMPTS.get(message.channel, DEFAULT_MAX_ATTEMPTS):
         _finish(message, status=MessageStatus.FAILED,
                 reason=f"Échec après {message.attempts} tentatives. Dernière erreur : {error}")
         return SendOutcome(MessageStatus.FAILED)
@@ -729,7 +730,7 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> li
     now = now or timezone.now()
     stuck = Message.objects.filter(status=MessageStatus.SENDING, claimed_at__lt=now - STUCK_AFTER)
     for message in stuck.only("pk", "channel", "attempts", "claimed_at"):
-        if message.attempts >= MAX_ATTEMPTS[message.channel]:
+        if message.attempts >= MAX_ATTEMPTS.get(message.channel, DEFAULT_MAX_ATTEMPTS):
             fields = {"status": MessageStatus.FAILED,
                       "reason": f"Échec après {message.attempts} tentatives : envoi interrompu."}
         else:

@@ -270,3 +270,39 @@ def test_sweep_all_fans_out_over_active_administrations(db):
             assert tasks.sweep_all.apply().get() >= 3
     finally:
         purge_test_queue()
+
+
+def test_a_batch_sends_each_row_once_even_when_delivered_twice(world, brevo):
+    from messaging.services import messages_send
+
+    appointments = [book(world, starts_at=in_days(10 + offset)) for offset in range(3)]
+    sms = [row(appointment, kind=Kind.BOOKED, channel=Channel.SMS).pk for appointment in appointments]
+    brevo.expect_request(SEND_PATH, method="POST").respond_with_json({"messageId": 1}, status=201)
+    first = messages_send(message_ids=sms)
+    assert [outcome.status for outcome in first.values()] == ["sent", "sent", "sent"]
+    again = messages_send(message_ids=sms)  # the broker redelivers the batch (worker lost): nothing twice
+    assert [outcome.status for outcome in again.values()] == ["not_claimed"] * 3
+    assert len(brevo.log) == 3
+
+
+def test_one_broken_row_does_not_stop_its_batch(world, brevo):
+    from messaging.services import messages_send
+
+    appointments = [book(world, starts_at=in_days(20 + offset)) for offset in range(2)]
+    broken, fine = (row(appointment, kind=Kind.BOOKED, channel=Channel.SMS) for appointment in appointments)
+    brevo.expect_request(SEND_PATH, method="POST").respond_with_json({"messageId": 1}, status=201)
+    Message.objects.filter(pk=broken.pk).update(channel="fax")  # a row no sender knows: a bug, not a lost row
+    outcomes = messages_send(message_ids=[broken.pk, fine.pk, 999_999_999])
+    assert outcomes[fine.pk].status == "sent"
+    assert outcomes[broken.pk].status == "pending" and outcomes[broken.pk].retry_in is not None
+    assert outcomes[999_999_999].status == "not_claimed"
+    broken.refresh_from_db()
+    assert broken.status != "sending" and broken.reason  # never left claimed without a word
+
+
+def test_the_batch_task_reports_its_outcomes(world):
+    appointment = book(world, starts_at=in_days(30))
+    ids = list(Message.objects.filter(appointment=appointment, status="pending", send_after__isnull=True)
+               .values_list("pk", flat=True))
+    counts = tasks.send_messages.apply(args=(ids,)).get()
+    assert sum(counts.values()) == len(ids) and counts.get("sent", 0) >= 1
