@@ -1,6 +1,6 @@
 """URLs of an administration's host (its schema)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from messaging import feeds as messaging_feeds
@@ -16,7 +16,8 @@ urlpatterns = [
     path("agents/rdv/<int:pk>/", scheduling_views.appointment_detail, name="agent_appointment"),
     path("agents/parametres/api/", account_views.api_token, name="api_token"),
     path("agents/parametres/agenda/", messaging_feeds.calendar_settings, name="agent_calendar_settings"),
-    path("agenda/<str:token>.ics", messaging_feeds.agent_calendar, name="agent_calendar"),
+    # secrets.token_urlsafe() characters only: anything else is a 404 before any query.
+    re_path(r"^agenda/(?P<token>[A-Za-z0-9_-]{16,64})\.ics$", messaging_feeds.agent_calendar, name="agent_calendar"),
     path("comptes/", include("allauth.urls")),
     path("invitation/<uidb64>/<token>/", account_views.accept_invitation, name="accept_invitation"),
     path("connexion-support/fin/", tenant_views.impersonation_end_view, name="impersonation_end"),

@@ -32,7 +32,7 @@ def _summary(appointment) -> str:
 
 @require_GET
 def agent_calendar(request, token: str):
-    agent = Agent.objects.filter(calendar_token=token, deleted_at__isnull=True).first() if token else None
+    agent = Agent.objects.filter(calendar_token=token, deleted_at__isnull=True).first()
     if agent is None:
         raise Http404("Ce lien d'agenda n'existe pas ou a été remplacé.")
     events = [

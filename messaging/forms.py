@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
+from scheduling.phones import to_e164
+
 from .models import Channel, MessageStatus, MessagingSettings, WebhookEndpoint
 
 
@@ -16,13 +18,7 @@ class MessageSearchForm(forms.Form):
     def clean_text(self):
         text = self.cleaned_data["text"].strip()
         if text.startswith("0") and text.replace(" ", "").isdigit():
-            import phonenumbers
-
-            try:
-                number = phonenumbers.parse(text, "FR")
-                text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-            except phonenumbers.NumberParseException:
-                pass
+            text = to_e164(text) or text  # numbers are stored in E.164
         return text
 
 

@@ -20,9 +20,9 @@ from .models import Channel, Kind, RecipientKind, WebhookEndpoint
 Subscription = WebhookEndpoint.Subscription
 
 
-def _absence(absence: Absence) -> tuple[str, set[int], dict]:
+def _absence(absence: Absence) -> tuple[set[int], dict]:
     organisations = set(AgentRole.objects.filter(agent_id=absence.agent_id).values_list("organisation_id", flat=True))
-    return Subscription.ABSENCE, organisations, {
+    return organisations, {
         "id": absence.pk, "title": absence.title, "agent": {"id": absence.agent_id},
         "first_day": absence.first_day.isoformat(), "start_time": absence.start_time.isoformat(),
         "end_day": absence.end_day.isoformat(),
@@ -30,8 +30,8 @@ def _absence(absence: Absence) -> tuple[str, set[int], dict]:
     }
 
 
-def _availability(availability: Availability) -> tuple[str, set[int], dict]:
-    return Subscription.AVAILABILITY, {availability.organisation_id}, {
+def _availability(availability: Availability) -> tuple[set[int], dict]:
+    return {availability.organisation_id}, {
         "id": availability.pk, "title": availability.title, "agent": {"id": availability.agent_id},
         "organisation": {"id": availability.organisation_id}, "lieu": {"id": availability.location_id},
         "first_day": availability.first_day.isoformat(), "start_time": availability.start_time.isoformat(),
@@ -41,10 +41,10 @@ def _availability(availability: Availability) -> tuple[str, set[int], dict]:
     }
 
 
-def _citizen(citizen: Citizen, organisations: set[int] | None = None) -> tuple[str, set[int], dict]:
+def _citizen(citizen: Citizen, organisations: set[int] | None = None) -> tuple[set[int], dict]:
     if organisations is None:
         organisations = set(citizen.organisations.values_list("pk", flat=True))
-    return Subscription.CITIZEN, organisations, {
+    return organisations, {
         "id": citizen.pk, "first_name": citizen.first_name, "last_name": citizen.last_name,
         "birth_name": citizen.birth_name, "birth_date": citizen.birth_date.isoformat() if citizen.birth_date else None,
         "email": citizen.email, "phone_number": citizen.phone, "address": citizen.address,
@@ -52,9 +52,9 @@ def _citizen(citizen: Citizen, organisations: set[int] | None = None) -> tuple[s
     }
 
 
-def _participation(participation: Participation) -> tuple[str, set[int], dict]:
+def _participation(participation: Participation) -> tuple[set[int], dict]:
     appointment = participation.appointment
-    return Subscription.PARTICIPATION, {appointment.organisation_id}, {
+    return {appointment.organisation_id}, {
         "id": participation.pk, "status": participation.status, "rdv": {"id": appointment.pk,
                                                                          "uuid": str(appointment.uuid)},
         "user": {"id": participation.citizen_id},
@@ -62,22 +62,26 @@ def _participation(participation: Participation) -> tuple[str, set[int], dict]:
 
 
 DESCRIBE = {Absence: _absence, Availability: _availability, Citizen: _citizen, Participation: _participation}
+SUBSCRIPTIONS = {Absence: Subscription.ABSENCE, Availability: Subscription.AVAILABILITY, Citizen: Subscription.CITIZEN,
+                 Participation: Subscription.PARTICIPATION}
 MODEL_NAMES = {Absence: "Absence", Availability: "PlageOuverture", Citizen: "User", Participation: "Participation"}
 
 
 def write(instance, event: str, *, organisations: set[int] | None = None) -> int:
-    """One outbox row per subscribed endpoint of the organisations concerned. Returns the number written."""
+    """One outbox row per subscribed endpoint of the organisations concerned. Returns the number written.
+    The endpoints are read first (one query): without any, nothing else is read."""
     from .services import _Batch
 
     model = type(instance)
-    if model is Citizen and organisations is not None:
-        subscription, organisations, data = _citizen(instance, organisations)
-    else:
-        subscription, organisations, data = DESCRIBE[model](instance)
-    if not organisations:
+    subscription = SUBSCRIPTIONS[model]
+    endpoints = list(WebhookEndpoint.objects.filter(subscriptions__contains=[subscription]))
+    if not endpoints:
         return 0
-    endpoints = list(WebhookEndpoint.objects.filter(organisation_id__in=organisations,
-                                                    subscriptions__contains=[subscription]))
+    if model is Citizen and organisations is not None:
+        concerned, data = _citizen(instance, organisations)
+    else:
+        concerned, data = DESCRIBE[model](instance)
+    endpoints = [endpoint for endpoint in endpoints if endpoint.organisation_id in concerned]
     if not endpoints:
         return 0
     now = timezone.now()

@@ -19,6 +19,7 @@ from .models import (
     Absence,
     Appointment,
     AppointmentAgent,
+    AppointmentChange,
     AppointmentType,
     Availability,
     TsTzRange,
@@ -235,6 +236,11 @@ def agent_feed_appointments(*, agent, now: datetime):
         .annotate(participant_count=Count("participations", filter=Q(participations__status__in=ACTIVE_STATUSES)))
         .order_by("starts_at")
     )
+
+
+def appointment_history(appointment):
+    """Who changed what on an appointment, oldest first."""
+    return AppointmentChange.objects.filter(appointment=appointment).order_by("at", "id")
 
 
 # --- Usagers -------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ from django.db.models import Prefetch
 from django.shortcuts import render
 
 from . import policy
-from .models import AppointmentAgent, AppointmentChange, Participation
+from .models import AppointmentAgent, Participation
+from .selectors import appointment_history
 
 
 @login_required
@@ -31,6 +32,6 @@ def appointment_detail(request, pk: int):
     return render(request, "scheduling/appointment_detail.html", {
         "appointment": appointment,
         "tz": appointment.organisation.timezone,
-        "changes": AppointmentChange.objects.filter(appointment=appointment).order_by("at", "id"),
+        "changes": appointment_history(appointment),
         "notifications": messages_for_appointment(appointment),
     })

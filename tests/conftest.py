@@ -242,15 +242,17 @@ def committed(django_db_setup, django_db_blocker):
             administration.delete()
 
 
-@pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker):
-    """A real Celery worker (in a thread, on the real Redis broker and the test queue) for a module."""
+def running_celery_worker(**options):
+    """A real Celery worker in a thread, consuming the test queue on the real Redis broker (a context manager)."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
 
-    with django_db_blocker.unblock(), start_worker(
-        app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10,
-        queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
-    ) as running:
+    return start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10,
+                        queues=[settings.CELERY_TASK_DEFAULT_QUEUE], **options)
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), running_celery_worker() as running:
         yield running

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +31,7 @@ from scheduling.models import (
     Service,
     Status,
 )
+from scheduling.phones import to_e164
 from scheduling.selectors import citizen_likely_duplicates
 from scheduling.services import agent_role_set
 
@@ -378,13 +378,10 @@ class CitizenSerializer(ModelCleanMixin, serializers.ModelSerializer):
     def validate_phone(self, value):
         if not value:
             return ""
-        try:
-            number = phonenumbers.parse(value, "FR")
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        number = to_e164(value)
+        if number is None:
             raise serializers.ValidationError("Numéro de téléphone invalide.")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return number
 
     def validate_birth_date(self, value):
         if value is None:

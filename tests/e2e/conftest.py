@@ -188,14 +188,9 @@ def delete_public_user(user) -> None:
 def celery_worker(e2e_db):
     """A Celery worker thread consuming the test queue on the test Redis: tasks really go through
     the broker, and run in this process (they share ``mail.outbox`` with the test)."""
-    from celery.contrib.testing.worker import start_worker
+    from tests.conftest import running_celery_worker
 
-    from config.celery import app
-
-    with start_worker(
-        app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10,
-        queues=[settings.CELERY_TASK_DEFAULT_QUEUE], loglevel="WARNING",
-    ) as worker:
+    with running_celery_worker(loglevel="WARNING") as worker:
         yield worker
 
 

@@ -51,6 +51,8 @@ def test_the_feed_lists_the_agents_appointments_and_marks_cancelled_ones(world):
 def test_unknown_or_replaced_addresses_are_404(world, administration_b):
     basic = world.agents["basic"]
     assert feed(world, "pas-un-jeton").status_code == 404
+    for odd in ("%00" * 20, "a%00" + "b" * 30, "é" * 20, "x" * 500):  # never a 500, never a query
+        assert feed(world, odd).status_code == 404
     page = login_client(world.administration, basic.user)
     settings_page = page.get("/agents/parametres/agenda/")
     assert basic.calendar_token in settings_page.content.decode() and "webcal://" in settings_page.content.decode()
