@@ -4,18 +4,12 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from messaging import feeds as messaging_feeds
-from public_booking import views as public_views
-from scheduling import views as scheduling_views
 from tenants import views as tenant_views
 from tenants.accounts import views as account_views
 from tenants.media import serve_tenant_media
 
 urlpatterns = [
-    path("", public_views.home, name="administration_home"),
-    path("agents/", scheduling_views.agents_home, name="agents_home"),
-    path("agents/rdv/<int:pk>/", scheduling_views.appointment_detail, name="agent_appointment"),
-    path("agents/parametres/api/", account_views.api_token, name="api_token"),
-    path("agents/parametres/agenda/", messaging_feeds.calendar_settings, name="agent_calendar_settings"),
+    path("agents/", include("scheduling.urls")),
     # secrets.token_urlsafe() characters only: anything else is a 404 before any query.
     re_path(r"^agenda/(?P<token>[A-Za-z0-9_-]{16,64})\.ics$", messaging_feeds.agent_calendar, name="agent_calendar"),
     path("comptes/", include("allauth.urls")),
@@ -26,6 +20,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api_schema"),
     path("api/v1/docs/", SpectacularRedocView.as_view(url_name="api_schema", permission_classes=[]), name="api_docs"),
     path("api/v1/", include(("scheduling.api.urls", "api"), namespace="api")),
+    path("", include("public_booking.urls")),
 ]
 
 handler403 = "tenants.views.forbidden"

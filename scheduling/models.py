@@ -147,6 +147,99 @@ class AgentRole(models.Model):
         return f"{self.agent} — {self.get_level_display()} ({self.organisation})"
 
 
+class Team(models.Model):
+    """A group of agents of one organisation ("équipe"), to search slots or filter the agenda by team."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField("nom", max_length=120)
+    agents = models.ManyToManyField(Agent, blank=True, related_name="teams", verbose_name="agents")
+
+    class Meta:
+        verbose_name = "équipe"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("organisation", models.functions.Lower("name"), name="team_unique_name",
+                                    violation_error_message="Une équipe de ce nom existe déjà dans l'organisation."),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+# --- Sectorisation -------------------------------------------------------------------------------
+
+class Sector(models.Model):
+    """A geographic sector of the administration: zones (communes or streets) that it attributes to
+    organisations or to agents. The type's ``sectorisation_level`` decides what an usager sees."""
+
+    name = models.CharField("nom", max_length=150)
+    code = models.SlugField("identifiant", max_length=60, unique=True,
+                            error_messages={"unique": "Un secteur avec cet identifiant existe déjà."})
+
+    class Meta:
+        verbose_name = "secteur"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Zone(models.Model):
+    class Level(models.TextChoices):
+        CITY = "city", "Commune entière"
+        STREET = "street", "Rue"
+
+    sector = models.ForeignKey(Sector, on_delete=models.CASCADE, related_name="zones")
+    level = models.CharField("niveau", max_length=10, choices=Level.choices, default=Level.CITY)
+    city_code = models.CharField("code INSEE", max_length=5, validators=[
+        RegexValidator(r"^(\d[0-9AB]\d{3})$", "Le code INSEE compte 5 caractères (ex. 75056, 2A004).")])
+    city_name = models.CharField("commune", max_length=150)
+    street_ban_id = models.CharField("identifiant BAN de la rue", max_length=40, blank=True)
+    street_name = models.CharField("rue", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "zone"
+        ordering = ["city_name", "street_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level="city", street_ban_id="") | (Q(level="street") & ~Q(street_ban_id="")),
+                name="zone_street_needs_ban_id",
+                violation_error_message="Une zone « rue » a un identifiant BAN de rue ; une commune entière n'en a pas.",
+            ),
+            models.UniqueConstraint(fields=["sector", "city_code", "street_ban_id"], name="zone_unique_in_sector",
+                                    violation_error_message="Cette zone existe déjà dans ce secteur."),
+        ]
+        indexes = [models.Index(fields=["city_code", "street_ban_id"])]
+
+    def __str__(self):
+        return f"{self.city_name} — {self.street_name}" if self.street_name else self.city_name
+
+
+class SectorAttribution(models.Model):
+    """A sector attributed to an organisation as a whole (agent empty) or to one of its agents."""
+
+    sector = models.ForeignKey(Sector, on_delete=models.CASCADE, related_name="attributions")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="sector_attributions")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="sector_attributions")
+
+    class Meta:
+        verbose_name = "attribution de secteur"
+        constraints = [
+            models.UniqueConstraint(fields=["sector", "organisation"], condition=Q(agent__isnull=True),
+                                    name="sector_attribution_unique_organisation",
+                                    violation_error_message="Ce secteur est déjà attribué à cette organisation."),
+            models.UniqueConstraint(fields=["sector", "organisation", "agent"], condition=Q(agent__isnull=False),
+                                    name="sector_attribution_unique_agent",
+                                    violation_error_message="Ce secteur est déjà attribué à cet agent."),
+        ]
+
+    def __str__(self):
+        return f"{self.sector} → {self.agent or self.organisation}"
+
+
+# --- Appointment types ---------------------------------------------------------------------------
+
 class AppointmentType(models.Model):
     """A motif: what an appointment is for, and every rule about booking it."""
 

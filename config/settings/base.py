@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.platform",
+                "scheduling.navigation.agent_navigation",
             ],
         },
     },
@@ -301,3 +302,8 @@ SPECTACULAR_SETTINGS = {
 CONSOLE_URL_PREFIX = "console/"
 # Impersonation ("se connecter en tant que") lasts at most this long.
 IMPERSONATION_MAX_SECONDS = 3600
+
+# National address API (Base Adresse Nationale): geocoding of usagers' and locations' addresses.
+# Empty disables geocoding (the pages then say so and fall back to the whole administration).
+ADDRESS_API_URL = env_str("ADDRESS_API_URL", "https://api-adresse.data.gouv.fr")
+ADDRESS_API_TIMEOUT = float(env_str("ADDRESS_API_TIMEOUT", "3"))

@@ -3,9 +3,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.shortcuts import render
 
-from . import policy
-from .models import AppointmentAgent, Participation
-from .selectors import appointment_history
+from .. import policy
+from ..models import AppointmentAgent, Participation
+from ..selectors import appointment_history
 
 
 @login_required

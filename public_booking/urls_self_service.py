@@ -1,0 +1,3 @@
+"""Public URLs of the self_service part of the usager's pages."""
+
+urlpatterns: list = []
