@@ -204,7 +204,9 @@ class Zone(models.Model):
             models.CheckConstraint(
                 condition=Q(level="city", street_ban_id="") | (Q(level="street") & ~Q(street_ban_id="")),
                 name="zone_street_needs_ban_id",
-                violation_error_message="Une zone « rue » a un identifiant BAN de rue ; une commune entière n'en a pas.",
+                violation_error_message=(
+                    "Une zone « rue » a un identifiant BAN de rue ; une commune entière n'en a pas."
+                ),
             ),
             models.UniqueConstraint(fields=["sector", "city_code", "street_ban_id"], name="zone_unique_in_sector",
                                     violation_error_message="Cette zone existe déjà dans ce secteur."),
