@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("scheduling.urls_booking")),
     path("", include("scheduling.urls_administration")),
     path("", include("scheduling.urls_citizens")),
+    path("", include("scheduling.urls_sectors")),
 ]
