@@ -35,11 +35,12 @@ class FakeBan:
             properties |= {"housenumber": housenumber, "street": street}
         feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
                    "properties": properties}
-        self.features.append((_norm(match or label), feature))
+        self.features.append((_norm(match or label), feature))  # matched when every word of q is in it
 
     def _handle(self, request):
         query = _norm(request.args.get("q", ""))
         limit = int(request.args.get("limit", 5))
-        hits = [feature for key, feature in self.features if query in key or key in query][:limit]
+        words = set(query.split())
+        hits = [feature for key, feature in self.features if words and words <= set(key.split())][:limit]
         return Response(json.dumps({"type": "FeatureCollection", "features": hits}),
                         content_type="application/json")
