@@ -548,6 +548,41 @@ def waiting_list_slot_notify(*, appointment: Appointment, now: datetime | None =
     return batch.save()
 
 
+# --- Back office: "Envoyer un rappel" on the appointment page -------------------------------------
+
+class ReminderRefused(Exception):
+    """Nothing can be sent now; the message is French and meant for the agent."""
+
+
+@transaction.atomic
+def reminder_send_now(*, appointment: Appointment, actor, now: datetime | None = None) -> list[Message]:
+    """An agent asks for a reminder now: the reminder rows of the usagers (same switches, relatives and
+    channels as the scheduled reminders) are written due now, recorded in the history, and put on the
+    broker after commit like every row. Refused (``ReminderRefused``) for an appointment that has started,
+    is cancelled or whose usagers are not notified, and when no usager wants reminders."""
+    now = now or timezone.now()
+    appointment = _load(appointment)
+    if has_started(appointment, now):
+        raise ReminderRefused("Ce rendez-vous a déjà commencé : un rappel n'a plus de sens.")
+    if appointment.status in status_rules.CANCELLED:
+        raise ReminderRefused("Ce rendez-vous est annulé : aucun rappel n'est envoyé.")
+    if not usagers_notified(appointment):
+        raise ReminderRefused("Les usagers de ce motif ne reçoivent pas de notification.")
+    participations = [p for p in _active(_participations(appointment)) if p.send_reminder_notification]
+    if not participations:
+        raise ReminderRefused("Aucun usager de ce rendez-vous ne reçoit de rappel.")
+    AppointmentChange.objects.create(
+        appointment=appointment, appointment_uuid=appointment.uuid, organisation_id=appointment.organisation_id,
+        actor_label=str(getattr(actor, "label", "") or "")[:300], actor_agent=getattr(actor, "agent", None),
+        action="reminder_sent", changes={"at": now.isoformat()},
+    )
+    event_id, _ = _event_id(appointment)
+    batch = _Batch(event_id=event_id, now=now)
+    _write_citizen_messages(batch, appointment=appointment, participations=participations, kind=Kind.REMINDER,
+                            lead_hours="manuel")
+    return batch.save()
+
+
 # --- Sending -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -638,6 +638,10 @@ class AppointmentChange(models.Model):
         "created": "Création", "status": "Changement de statut", "participation_status": "Statut d'un usager",
         "participant_added": "Usager inscrit", "participant_removed": "Usager désinscrit", "moved": "Déplacement",
         "deleted": "Suppression",
+        # Back office: appointment page
+        "context": "Modification du contexte", "reminder_sent": "Rappel envoyé",
+        # Back office: usager records
+        "citizen_merged": "Fusion de fiches usager",
     }
 
     def __str__(self):

@@ -207,3 +207,20 @@ def get_visible_or_404(queryset: QuerySet, **lookup) -> Model:
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+# --- Back office: agenda ----------------------------------------------------------------------------
+
+def agenda_agents(scope: Scope) -> QuerySet[Agent]:
+    """Agents whose agenda (appointments, availabilities, absences) the scope may open: himself, every
+    colleague of an organisation where he is wide, colleagues sharing one of his services elsewhere."""
+    return Agent.objects.filter(Q(pk=scope.agent.pk) | Q(pk__in=_colleague_ids(scope)), deleted_at__isnull=True)
+
+
+# --- Back office: administration --------------------------------------------------------------------
+
+def can_manage_administration(scope: Scope, user) -> bool:
+    """Administration-wide settings (services, SMS provider, reminders, look): an admin of one of its
+    organisations whose account is also administrator of the administration (docs/decisions/0012)."""
+    return bool(scope.admin_organisation_ids) and bool(getattr(user, "is_administration_admin", False)) \
+        and scope.agent.user_id == getattr(user, "pk", None)

@@ -313,6 +313,7 @@ def appointment_book_slot(
     prescriber: Prescriber | None = None,
     context: str = "",
     now: datetime | None = None,
+    agent_ids: list | None = None,
 ) -> Appointment:
     """Book a computed slot (usagers, prescribers, API): the slot is computed again, one of its free
     agents is chosen by the fair rule (least booked that day, then lowest id), and the exclusion
@@ -325,7 +326,7 @@ def appointment_book_slot(
     candidates = [
         slot for slot in slots_for(
             appointment_type=appointment_type, start=starts_at, end=starts_at + appointment_type.duration,
-            audience=audience, location_id=location_id, now=now,
+            audience=audience, location_id=location_id, now=now, agent_ids=agent_ids,  # agent_ids: sectorisation
         )
         if slot.starts_at == starts_at and slot.location_id == location_id
     ]
@@ -561,3 +562,528 @@ def citizen_set_responsible(*, citizen: Citizen, responsible: Citizen | None) ->
         raise
     citizen.save(update_fields=["responsible"])
     return citizen
+
+
+# --- Back office: appointment page ----------------------------------------------------------------
+
+CONTEXT_MAX_LENGTH = 5000
+
+
+@transaction.atomic
+def appointment_update_context(*, appointment: Appointment, context: str, actor: Actor) -> Appointment:
+    """Change the context note of an appointment (seen by agents only); the change is kept in its history."""
+    context = (context or "").replace("\r\n", "\n").strip()
+    if len(context) > CONTEXT_MAX_LENGTH:
+        raise ValidationError({"context": [f"Le contexte compte au plus {CONTEXT_MAX_LENGTH} caractères."]})
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    previous = appointment.context
+    if previous == context:
+        return appointment
+    appointment.context = context
+    appointment.save(update_fields=["context", "updated_at"])
+    _record(appointment, actor, "context", {"from": previous, "to": context})
+    return appointment
+
+
+# --- Back office: booking wizard (issue 5, screens 3-4) -----------------------------------------
+
+def booking_warnings(*, appointment_type: AppointmentType, agents: list[Agent], starts_at: datetime,
+                     duration: timedelta | None = None, citizens: list[Citizen] = ()) -> list[str]:
+    """The warnings ``appointment_create`` would raise for this booking (overlap, absence, same usager and
+    type that day, start in the past), computed without writing: the wizard shows them before confirming."""
+    ends_at = starts_at + (duration or appointment_type.duration)
+    return _conflict_warnings(agents=agents, starts_at=starts_at, ends_at=ends_at, citizens=list(citizens),
+                              appointment_type=appointment_type)
+
+
+@transaction.atomic
+def citizen_create_by_agent(*, organisation: Organisation, first_name: str, last_name: str, birth_name: str = "",
+                            birth_date=None, email: str = "", phone: str = "", address: str = "",
+                            responsible: Citizen | None = None) -> Citizen:
+    """A usager recorded by an agent (or a relative of ``responsible``), followed by ``organisation``."""
+    citizen = Citizen(first_name=first_name.strip(), last_name=last_name.strip(), birth_name=birth_name.strip(),
+                      birth_date=birth_date, email=email.strip(), phone=phone, address=address.strip(),
+                      responsible=responsible)
+    citizen.full_clean(exclude=["account"])
+    citizen.save()
+    citizen.organisations.add(organisation)
+    return citizen
+
+
+# --- Back office: usager records ------------------------------------------------------------------
+
+CITIZEN_EDITABLE_FIELDS = (
+    "first_name", "last_name", "birth_name", "birth_date", "email", "phone", "address", "city_code",
+    "notify_by_email", "notify_by_sms",
+)
+# Filled on the kept record from the merged one when the kept one has none.
+CITIZEN_MERGE_FILLED_FIELDS = ("birth_name", "birth_date", "email", "phone", "address", "city_code")
+
+
+def _citizen_apply(citizen: Citizen, data: dict) -> None:
+    unknown = set(data) - set(CITIZEN_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Champs non modifiables : {sorted(unknown)}")
+    for name, value in data.items():
+        setattr(citizen, name, value)
+    citizen.full_clean(exclude=["account", "responsible"])
+
+
+@transaction.atomic
+def citizen_create(*, organisation: Organisation, data: dict, responsible: Citizen | None = None) -> Citizen:
+    """A new usager record linked to ``organisation`` (a relative when ``responsible`` is given: he also
+    joins the responsible's organisations, as relatives do in the reference system)."""
+    citizen = Citizen()
+    _citizen_apply(citizen, data)
+    citizen.responsible = responsible
+    citizen.save()
+    citizen.organisations.add(organisation)
+    if responsible is not None:
+        others = set(responsible.organisations.values_list("pk", flat=True)) - {organisation.pk}
+        if others:
+            citizen.organisations.add(*others)
+    return citizen
+
+
+@transaction.atomic
+def citizen_update(*, citizen: Citizen, data: dict) -> Citizen:
+    """Change a usager's identity, contact details and notification choices."""
+    citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
+    _citizen_apply(citizen, data)
+    citizen.save(update_fields=list(data))
+    return citizen
+
+
+def citizen_referent_add(*, citizen: Citizen, agent: Agent) -> None:
+    """Make ``agent`` a référent of the usager: he must have a role in one of the usager's organisations."""
+    if agent.deleted_at is not None or not AgentRole.objects.filter(
+        agent=agent, organisation__in=citizen.organisations.all()
+    ).exists():
+        raise ValidationError({"agent": ["Cet agent ne fait partie d'aucune organisation de cet usager."]})
+    citizen.referents.add(agent)
+
+
+def citizen_referent_remove(*, citizen: Citizen, agent: Agent) -> None:
+    citizen.referents.remove(agent)
+
+
+def _future_participations(citizen: Citizen, organisation_ids=None):
+    qs = Participation.objects.filter(
+        citizen=citizen, appointment__ends_at__gt=timezone.now(), appointment__status__in=ACTIVE_STATUSES,
+    ).exclude(status__in=status_rules.CANCELLED)
+    if organisation_ids is not None:
+        qs = qs.filter(appointment__organisation_id__in=organisation_ids)
+    return qs
+
+
+@transaction.atomic
+def citizen_remove_from_organisation(*, actor: Actor, citizen: Citizen, organisation: Organisation) -> bool:
+    """Unlink a usager from an organisation. Refused while he has appointments to come there (cancel or
+    move them first). When no organisation is left the record is soft-deleted. Returns True if deleted."""
+    citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
+    if not citizen.organisations.filter(pk=organisation.pk).exists():
+        raise ValidationError("Cet usager n'est pas rattaché à cette organisation.")
+    if _future_participations(citizen, [organisation.pk]).exists():
+        raise ValidationError("Cet usager a encore des rendez-vous à venir dans cette organisation : "
+                              "annulez-les ou déplacez-les d'abord.")
+    citizen.organisations.remove(organisation)
+    citizen.referents.remove(*Agent.objects.filter(roles__organisation=organisation).exclude(
+        roles__organisation__in=citizen.organisations.all()))
+    if citizen.organisations.exists():
+        return False
+    citizen.deleted_at = timezone.now()
+    citizen.save(update_fields=["deleted_at"])
+    return True
+
+
+@transaction.atomic
+def citizen_merge(*, actor: Actor, kept: Citizen, merged: Citizen) -> Citizen:
+    """Merge the record ``merged`` into ``kept``: participations (a duplicate one — both records in the
+    same appointment — is dropped, the kept record's stays), relatives, référents and organisations move
+    to ``kept``; ``kept``'s empty fields take ``merged``'s values; ``merged`` is soft-deleted. Each
+    appointment concerned gets a "citizen_merged" row in its history."""
+    if kept.pk == merged.pk:
+        raise ValidationError("Choisissez deux fiches différentes : une fiche ne se fusionne pas avec elle-même.")
+    rows = {c.pk: c for c in Citizen.objects.select_for_update().filter(pk__in=[kept.pk, merged.pk])}
+    kept, merged = rows.get(kept.pk), rows.get(merged.pk)
+    if kept is None or merged is None or kept.deleted_at or merged.deleted_at:
+        raise ValidationError("Une des deux fiches n'existe plus.")
+
+    appointments = {}
+    kept_appointment_ids = set(Participation.objects.filter(citizen=kept).values_list("appointment_id", flat=True))
+    for participation in Participation.objects.filter(citizen=merged).select_related("appointment"):
+        appointment = participation.appointment
+        if participation.appointment_id in kept_appointment_ids:
+            participation.delete()
+            appointments[appointment.pk] = (appointment, "duplicate_dropped")
+        else:
+            participation.citizen = kept
+            participation.save(update_fields=["citizen"])
+            appointments[appointment.pk] = (appointment, "moved")
+    for appointment, what in appointments.values():
+        _record(appointment, actor, "citizen_merged", {"kept": kept.pk, "merged": merged.pk, "participation": what})
+
+    # Relatives: merged's relatives follow kept; if kept was merged's relative, he takes merged's responsible.
+    Citizen.objects.filter(responsible=merged).exclude(pk=kept.pk).update(responsible=kept)
+    update_fields = []
+    if kept.responsible_id == merged.pk or (kept.responsible_id is None and merged.responsible_id):
+        candidate = merged.responsible if merged.responsible_id != kept.pk else None
+        kept.responsible = candidate
+        try:
+            kept.clean()
+        except ValidationError:
+            kept.responsible = None
+        update_fields.append("responsible")
+    for name in CITIZEN_MERGE_FILLED_FIELDS:
+        if getattr(kept, name) in ("", None) and getattr(merged, name) not in ("", None):
+            setattr(kept, name, getattr(merged, name))
+            update_fields.append(name)
+    account = None
+    if kept.account_id is None and merged.account_id is not None:
+        account = merged.account_id
+        merged.account = None
+        merged.save(update_fields=["account"])
+        kept.account_id = account
+        update_fields.append("account")
+    if update_fields:
+        kept.save(update_fields=update_fields)
+
+    kept.referents.add(*merged.referents.all())
+    kept.organisations.add(*merged.organisations.all())
+    merged.deleted_at = timezone.now()
+    merged.responsible = None
+    merged.save(update_fields=["deleted_at", "responsible"])
+    merged.referents.clear()
+    merged.organisations.clear()
+    return kept
+
+
+# --- Back office: agent settings ------------------------------------------------------------------
+
+def agent_notification_level_set(*, agent: Agent, level: str) -> Agent:
+    """Which appointment notifications the agent receives by e-mail (all, others' changes, soon, none)."""
+    if level not in Agent.NotificationLevel.values:
+        raise ValidationError({"notification_level": [f"Niveau de notification inconnu : « {level} »."]})
+    agent.notification_level = level
+    agent.save(update_fields=["notification_level"])
+    return agent
+
+
+# --- Back office: administration (agents of an organisation) ---------------------------------------
+
+@transaction.atomic
+def agent_invite_to_organisation(
+    *, administration, organisation: Organisation, email: str, first_name: str = "", last_name: str = "",
+    level: str = AgentRole.Level.BASIC, services=(), invited_by=None,
+) -> Agent:
+    """Invite someone by e-mail into an organisation: his account (tenants.accounts.services.agent_invite
+    sends the invitation e-mail once the transaction commits), his agent profile with its services, his
+    role. An agent already known keeps his profile: he gets the role here and the services added."""
+    from tenants.accounts.services import agent_invite
+
+    if level not in (AgentRole.Level.BASIC, AgentRole.Level.ADMIN):
+        raise ValidationError({"level": ["Choisissez le rôle « Agent » ou « Administrateur »."]})
+    user = agent_invite(administration=administration, email=email, first_name=first_name, last_name=last_name,
+                        invited_by=invited_by)
+    agent = Agent.objects.filter(user=user).first()
+    if agent is None:
+        agent = Agent.objects.create(user=user, first_name=first_name or user.first_name,
+                                     last_name=last_name or user.last_name or user.email.split("@")[0])
+    elif agent.deleted_at is not None:
+        raise ValidationError({"email": ["Le compte de cet agent a été supprimé : il ne peut pas être invité."]})
+    if AgentRole.objects.filter(agent=agent, organisation=organisation).exists():
+        raise ValidationError({"email": ["Cet agent fait déjà partie de l'organisation."]})
+    agent.services.add(*services)
+    agent_role_set(agent=agent, organisation=organisation, level=level)
+    return agent
+
+
+@transaction.atomic
+def intervenant_create(*, organisation: Organisation, last_name: str, first_name: str = "", services=()) -> Agent:
+    """An intervenant ("Guichet 1"): an agent without account, who receives appointments but never signs in."""
+    last_name = (last_name or "").strip()
+    if not last_name:
+        raise ValidationError({"last_name": ["Indiquez un nom."]})
+    agent = Agent.objects.create(user=None, first_name=(first_name or "").strip(), last_name=last_name)
+    agent.services.set(services)
+    agent_role_set(agent=agent, organisation=organisation, level=AgentRole.Level.INTERVENANT)
+    return agent
+
+
+# --- Back office: availability (plages d'ouverture, absences, teams) ----------------------------------
+# Shared by the API (scheduling.api.serializers) and the HTML screens (scheduling.views.availability,
+# scheduling.views.teams): who may write is decided by the caller through scheduling.policy; what may be
+# written is decided here.
+
+WINDOW_FIELDS = ("first_day", "start_time", "end_time", "recurrence", "interval", "weekdays", "until",
+                 "excluded_dates")
+AVAILABILITY_FIELDS = ("agent", "organisation", "location", "title", *WINDOW_FIELDS)
+ABSENCE_FIELDS = ("agent", "title", "end_day", *WINDOW_FIELDS)
+EARLIEST_AGENDA_DAY = datetime(2018, 1, 1).date()
+MAX_EXCLUDED_DATES = 200
+
+
+class AvailabilityWarnings(Exception):
+    """A plage d'ouverture needs confirmation (overlap with another one, a type longer than the window):
+    nothing was written; each warning is a French sentence."""
+
+    def __init__(self, warnings: list[str]):
+        super().__init__("; ".join(warnings))
+        self.warnings = warnings
+
+
+def _add_error(errors: dict, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def _normalise_window(window) -> None:
+    """A one-off window repeats nothing; only a weekly one has days. Days and exclusions sorted, unique."""
+    if window.recurrence == "none":
+        window.interval, window.weekdays, window.until, window.excluded_dates = 1, [], None, []
+    elif window.recurrence == "monthly":
+        window.weekdays = []
+    window.interval = window.interval or 1
+    window.weekdays = sorted(set(window.weekdays or []))
+    window.excluded_dates = sorted(set(window.excluded_dates or []))
+
+
+def _check_window_dates(window, errors: dict, *, names=("first_day", "until")) -> None:
+    """Dates an agent may really mean: from 2018 to five years ahead (a typo like 2206 is refused)."""
+    latest = timezone.localdate() + timedelta(days=5 * 366)
+    message = (f"Cette date n'est pas réaliste : choisissez une date entre le {EARLIEST_AGENDA_DAY:%d/%m/%Y} "
+               f"et le {latest:%d/%m/%Y}.")
+    for name in names:
+        value = getattr(window, name, None)
+        if value is not None and not EARLIEST_AGENDA_DAY <= value <= latest:
+            _add_error(errors, name, message)
+    excluded = window.excluded_dates or []
+    if len(excluded) > MAX_EXCLUDED_DATES:
+        _add_error(errors, "excluded_dates", f"Pas plus de {MAX_EXCLUDED_DATES} dates exclues.")
+    elif any(not EARLIEST_AGENDA_DAY <= day <= latest for day in excluded):
+        _add_error(errors, "excluded_dates", message)
+
+
+def _full_clean(instance, errors: dict) -> None:
+    """Model validation (fields, ``clean``, constraints) merged with the service's own errors; raise if any."""
+    from django.core.exceptions import NON_FIELD_ERRORS
+
+    try:
+        instance.full_clean(exclude=[name for name in errors if name != NON_FIELD_ERRORS])
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            for message in messages:
+                if message not in errors.get(field, []):
+                    _add_error(errors, field, message)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _availability_errors(availability, appointment_types) -> dict:
+    from .models import Location
+
+    errors: dict = {}
+    location, organisation_id = availability.location, availability.organisation_id
+    if location is not None and organisation_id is not None:
+        if location.organisation_id != organisation_id:
+            _add_error(errors, "location", "Ce lieu n'appartient pas à cette organisation.")
+        elif location.availability != Location.Availability.ENABLED:
+            _add_error(errors, "location", "Une plage d'ouverture se tient dans un lieu actif (ni désactivé, "
+                                           "ni ponctuel).")
+    if not appointment_types:
+        _add_error(errors, "appointment_types", "Choisissez au moins un motif.")
+    for kind in appointment_types:
+        if kind.organisation_id != organisation_id:
+            _add_error(errors, "appointment_types", f"Le motif « {kind} » n'appartient pas à cette organisation.")
+        elif kind.collective:
+            _add_error(errors, "appointment_types",
+                       f"Le motif « {kind} » est collectif : créez une session à la place.")
+        elif kind.archived_at is not None:
+            _add_error(errors, "appointment_types", f"Le motif « {kind} » est archivé.")
+        elif kind.mode == AppointmentType.Mode.IN_PERSON and location is None and "location" not in errors:
+            _add_error(errors, "location", f"Le motif « {kind} » est sur place : choisissez un lieu.")
+    _check_window_dates(availability, errors)
+    return errors
+
+
+def _window_recurrence(window):
+    from .selectors import recurrence_of
+
+    return recurrence_of({name: getattr(window, name) for name in WINDOW_FIELDS})
+
+
+def availability_warnings_for(availability, appointment_types) -> list[str]:
+    """The warnings an agent accepts when saving this (unsaved or changed) plage."""
+    from .selectors import availability_warnings
+
+    return availability_warnings(
+        agent_id=availability.agent_id, first_day=availability.first_day, start_time=availability.start_time,
+        end_time=availability.end_time, recurrence=_window_recurrence(availability),
+        appointment_types=appointment_types, tz=ZoneInfo(availability.organisation.timezone),
+        exclude_id=availability.pk,
+    )
+
+
+def _availability_save(availability, appointment_types, accept_warnings: bool):
+    appointment_types = list(appointment_types)
+    _normalise_window(availability)
+    _full_clean(availability, _availability_errors(availability, appointment_types))
+    if not accept_warnings:
+        warnings = availability_warnings_for(availability, appointment_types)
+        if warnings:
+            raise AvailabilityWarnings(warnings)
+    availability.save()
+    availability.appointment_types.set(appointment_types)
+    return availability
+
+
+@transaction.atomic
+def availability_create(
+    *, agent: Agent, organisation: Organisation, appointment_types, first_day, start_time, end_time,
+    location: Location | None = None, title: str = "", recurrence: str = "none", interval: int = 1,
+    weekdays=(), until=None, excluded_dates=(), accept_warnings: bool = False,
+):
+    """Create a plage d'ouverture. ``ValidationError`` (French, per field) on bad input;
+    ``AvailabilityWarnings`` when it overlaps another plage of the agent or a type outlasts the window,
+    unless ``accept_warnings``. Nothing is written in either case."""
+    from .models import Availability
+
+    availability = Availability(
+        agent=agent, organisation=organisation, location=location, title=title or "", first_day=first_day,
+        start_time=start_time, end_time=end_time, recurrence=recurrence, interval=interval,
+        weekdays=list(weekdays or ()), until=until, excluded_dates=list(excluded_dates or ()),
+    )
+    return _availability_save(availability, appointment_types, accept_warnings)
+
+
+@transaction.atomic
+def availability_update(*, availability, appointment_types=None, accept_warnings: bool = False, **changes):
+    """Change a plage d'ouverture (any of ``AVAILABILITY_FIELDS``, and its types). Same errors and
+    warnings as :func:`availability_create`; the stored row is unchanged on refusal (the caller's
+    instance is left as it was too: the change is made on a fresh copy, which is returned)."""
+    from .models import Availability
+
+    unknown = set(changes) - set(AVAILABILITY_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    current = Availability.objects.select_for_update().select_related("organisation").get(pk=availability.pk)
+    for name, value in changes.items():
+        setattr(current, name, value)
+    if appointment_types is None:
+        appointment_types = list(current.appointment_types.all())
+    return _availability_save(current, appointment_types, accept_warnings)
+
+
+@transaction.atomic
+def availability_delete(*, availability) -> None:
+    availability.delete()
+
+
+def _absence_errors(absence) -> dict:
+    errors: dict = {}
+    if absence.recurrence != "none" and absence.end_day is None:
+        absence.end_day = absence.first_day
+    if absence.end_day is None:
+        absence.end_day = absence.first_day
+    if None not in (absence.first_day, absence.end_day, absence.start_time, absence.end_time):
+        if absence.recurrence == "none":
+            if (absence.end_day, absence.end_time) <= (absence.first_day, absence.start_time):
+                _add_error(errors, "end_time", "La fin de l'absence doit être après son début.")
+        elif absence.end_day == absence.first_day and absence.end_time <= absence.start_time:
+            _add_error(errors, "end_time", "L'heure de fin doit être après l'heure de début.")
+    _check_window_dates(absence, errors, names=("first_day", "end_day", "until"))
+    return errors
+
+
+def _absence_save(absence):
+    _normalise_window(absence)
+    _full_clean(absence, _absence_errors(absence))
+    absence.save()
+    return absence
+
+
+@transaction.atomic
+def absence_create(
+    *, agent: Agent, first_day, start_time, end_time, end_day=None, title: str = "", recurrence: str = "none",
+    interval: int = 1, weekdays=(), until=None, excluded_dates=(),
+):
+    """Create an absence (agent-wide, every organisation): one-off over one or several days, or recurring
+    within a day. ``ValidationError`` (French, per field) on bad input, nothing written."""
+    from .models import Absence
+
+    absence = Absence(
+        agent=agent, title=title or "", first_day=first_day, end_day=end_day, start_time=start_time,
+        end_time=end_time, recurrence=recurrence, interval=interval, weekdays=list(weekdays or ()), until=until,
+        excluded_dates=list(excluded_dates or ()),
+    )
+    return _absence_save(absence)
+
+
+@transaction.atomic
+def absence_update(*, absence, **changes):
+    """Change an absence (any of ``ABSENCE_FIELDS``) on a fresh copy, returned; unchanged on refusal."""
+    from .models import Absence
+
+    unknown = set(changes) - set(ABSENCE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+    current = Absence.objects.select_for_update().get(pk=absence.pk)
+    for name, value in changes.items():
+        setattr(current, name, value)
+    return _absence_save(current)
+
+
+@transaction.atomic
+def absence_delete(*, absence) -> None:
+    absence.delete()
+
+
+def _team_save(team, agents):
+    from .models import AgentRole, Team
+
+    errors: dict = {}
+    agents = list(agents)
+    members = set(
+        AgentRole.objects.filter(organisation_id=team.organisation_id, agent__in=agents).values_list("agent_id",
+                                                                                                    flat=True)
+    )
+    for agent in agents:
+        if agent.pk not in members or agent.deleted_at is not None:
+            _add_error(errors, "agents", f"{agent} n'est pas agent de cette organisation.")
+    team.name = (team.name or "").strip()
+    if team.name and Team.objects.filter(organisation_id=team.organisation_id, name__iexact=team.name).exclude(
+            pk=team.pk).exists():
+        _add_error(errors, "name", "Une équipe de ce nom existe déjà dans l'organisation.")
+    _full_clean(team, errors)
+    try:
+        with transaction.atomic():
+            team.save()
+    except IntegrityError:
+        raise ValidationError({"name": ["Une équipe de ce nom existe déjà dans l'organisation."]}) from None
+    team.agents.set(agents)
+    return team
+
+
+@transaction.atomic
+def team_create(*, organisation: Organisation, name: str, agents=()):
+    """A team of agents of one organisation (its name unique there, whatever the case)."""
+    from .models import Team
+
+    return _team_save(Team(organisation=organisation, name=name), agents)
+
+
+@transaction.atomic
+def team_update(*, team, name: str | None = None, agents=None):
+    """Rename a team and/or set its agents, on a fresh copy (returned); unchanged on refusal."""
+    from .models import Team
+
+    current = Team.objects.select_for_update().get(pk=team.pk)
+    if name is not None:
+        current.name = name
+    if agents is None:
+        agents = list(current.agents.all())
+    return _team_save(current, agents)
+
+
+@transaction.atomic
+def team_delete(*, team) -> None:
+    team.delete()
