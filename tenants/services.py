@@ -150,3 +150,30 @@ def administration_reactivate(*, administration: Administration) -> Administrati
     administration.status_reason = ""
     administration.save(update_fields=["status", "status_reason"])
     return administration
+
+
+
+# --- Back office: an administration's look (its admins, from /agents/administration/) ---------------
+
+def administration_branding_set(
+    *, administration: Administration, brand_colour: str, logo=None, remove_logo: bool = False,
+) -> Administration:
+    """Theme colour and logo of an administration (its row lives in the public schema; the logo file is
+    stored under its own media folder). Raises ``ValidationError`` in French, changing nothing."""
+    from .validators import validate_brand_colour
+
+    validate_brand_colour(brand_colour)
+    fields = ["brand_colour"]
+    old_logo = administration.logo.name if administration.logo else ""
+    administration.brand_colour = brand_colour.lower()
+    if logo is not None:
+        administration.logo.save(logo.name, logo, save=False)
+        fields.append("logo")
+    elif remove_logo and old_logo:
+        administration.logo = ""
+        fields.append("logo")
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        administration.save(update_fields=fields)
+    if "logo" in fields and old_logo:
+        administration.logo.storage.delete(old_logo)
+    return administration
