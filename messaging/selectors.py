@@ -48,3 +48,55 @@ def delivery_summary(appointment) -> dict[str, int]:
         .values_list("status", "n")
     )
     return {status: counts.get(status, 0) for status in MessageStatus.values}
+
+
+# --- Back office: booking wizard preview (issue 5) -----------------------------------------------
+
+def booking_messages_preview(*, appointment_type, starts_at, citizens, agents, author=None, now=None) -> dict:
+    """What booking this appointment would send, from the same decisions as ``services.on_appointment_booked``
+    (nothing is written): per usager the e-mail and SMS recipients, or the reason none goes; the agents told."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from scheduling.models import Appointment
+
+    from .services import agent_wants, citizen_to_notify, has_started, usagers_notified
+    from .sms import is_mobile_number
+
+    now = now or timezone.now()
+    draft = Appointment(appointment_type=appointment_type, organisation=appointment_type.organisation,
+                        starts_at=starts_at)
+    started = has_started(draft, now)
+    notified = usagers_notified(draft)
+    citizens_out = []
+    for citizen in citizens:
+        recipient = citizen_to_notify(citizen)
+        channels = []
+        if started:
+            reason = "Aucun message : le rendez-vous commence dans le passé."
+        elif not notified:
+            reason = "Aucun message : ce motif n'envoie pas de notification aux usagers."
+        else:
+            reason = ""
+            if recipient.email and recipient.notify_by_email:
+                channels.append(f"E-mail à {recipient.email}")
+            else:
+                channels.append("Pas d'e-mail (" + ("aucune adresse" if not recipient.email else "refusé") + ")")
+            if recipient.phone and recipient.notify_by_sms and is_mobile_number(recipient.phone):
+                channels.append(f"SMS au {recipient.phone}")
+            else:
+                channels.append("Pas de SMS (" + ("aucun numéro" if not recipient.phone else
+                                                  "refusé" if not recipient.notify_by_sms else "pas un mobile") + ")")
+        citizens_out.append({"citizen": citizen, "recipient": recipient, "channels": channels, "reason": reason,
+                             "default": notified and not started})
+    tz = ZoneInfo(appointment_type.organisation.timezone)
+    agents_out = []
+    if not started:
+        for agent in agents:
+            if agent.deleted_at or not agent.user_id or not getattr(agent.user, "email", ""):
+                continue
+            is_author = author is not None and author.pk == agent.pk
+            if agent_wants(level=agent.notification_level, is_author=is_author, dates=[starts_at], now=now, tz=tz):
+                agents_out.append(agent)
+    return {"citizens": citizens_out, "agents": agents_out}

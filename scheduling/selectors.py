@@ -321,3 +321,51 @@ def _first_overlap(mine: list, theirs) -> datetime | None:
         if mine[i][0] < their_end:
             return max(mine[i][0], their_start)
     return None
+
+
+# --- Back office: booking wizard (issue 5, screens 3-4) -----------------------------------------
+
+_ACCENTED = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿœæ"
+_PLAIN = "aaaaaaceeeeiiiinooooouuuuyyoa"
+
+
+def normalise_search_text(value: str) -> str:
+    """Lower case without accents: "Éloïse" → "eloise" (the SQL side is :class:`Unaccented`)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", (value or "").lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).replace("œ", "o").replace("æ", "a")
+
+
+class Unaccented(Func):
+    """``translate(lower(column), 'àé…', 'ae…')``: accent- and case-insensitive matching without the
+    PostgreSQL unaccent extension (not installed)."""
+
+    function = "TRANSLATE"
+
+    def __init__(self, expression, **extra):
+        from django.db.models import CharField, Value
+        from django.db.models.functions import Lower
+
+        super().__init__(Lower(expression), Value(_ACCENTED), Value(_PLAIN), output_field=CharField(), **extra)
+
+
+def citizens_matching(queryset, text: str, *, limit: int = 20):
+    """Citizens of ``queryset`` (already the visible ones) matching every word of ``text`` in their first,
+    last or birth name, e-mail, or phone (typed in any form: "06 12 34 56 78", "+33612345678")."""
+    from .phones import to_e164
+
+    text = (text or "").strip()
+    if not text:
+        return queryset.none()
+    phone = to_e164(text)
+    if phone:
+        return queryset.filter(phone=phone)[:limit]
+    queryset = queryset.annotate(
+        _first=Unaccented("first_name"), _last=Unaccented("last_name"), _birth=Unaccented("birth_name"),
+    )
+    for word in normalise_search_text(text).split()[:5]:
+        queryset = queryset.filter(
+            Q(_first__contains=word) | Q(_last__contains=word) | Q(_birth__contains=word) | Q(email__icontains=word)
+        )
+    return queryset.order_by("last_name", "first_name", "pk")[:limit]
