@@ -239,6 +239,8 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "rdv")
 CELERY_BEAT_SCHEDULE: dict = {
     # The outbox sweeper: due reminders, retries, and what a dead worker or a down broker left behind.
     "messaging-sweep": {"task": "messaging.sweep_all", "schedule": 60.0},
+    # Waiting list: earlier slots for usagers who asked (acts 8:00-20:00 in each administration's timezone).
+    "waiting-list-scan": {"task": "public_booking.waiting_list_scan_all", "schedule": 600.0},
 }
 
 # --- Logging: every line carries the schema ------------------------------------------------------
