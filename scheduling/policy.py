@@ -224,3 +224,12 @@ def can_manage_administration(scope: Scope, user) -> bool:
     organisations whose account is also administrator of the administration (docs/decisions/0012)."""
     return bool(scope.admin_organisation_ids) and bool(getattr(user, "is_administration_admin", False)) \
         and scope.agent.user_id == getattr(user, "pk", None)
+
+
+# --- Back office: availability and teams -----------------------------------------------------------
+
+def managed_teams(scope: Scope):
+    """Teams an admin manages: those of the organisations he administers."""
+    from .models import Team
+
+    return Team.objects.filter(organisation_id__in=scope.admin_organisation_ids)

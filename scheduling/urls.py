@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("scheduling.urls_administration")),
     path("", include("scheduling.urls_citizens")),
     path("", include("scheduling.urls_sectors")),
+    path("", include("scheduling.urls_availability")),
 ]

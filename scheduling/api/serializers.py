@@ -33,7 +33,14 @@ from scheduling.models import (
 )
 from scheduling.phones import to_e164
 from scheduling.selectors import citizen_likely_duplicates
-from scheduling.services import agent_role_set
+from scheduling.services import (
+    AvailabilityWarnings,
+    absence_create,
+    absence_update,
+    agent_role_set,
+    availability_create,
+    availability_update,
+)
 
 from .errors import drf_error
 
@@ -245,7 +252,23 @@ def _agenda_permission(serializer, agent, organisation_id=None) -> None:
         )
 
 
-class AvailabilitySerializer(ModelCleanMixin, serializers.ModelSerializer):
+class AgendaServiceMixin:
+    """Plages d'ouverture and absences are written by ``scheduling.services`` (the same functions as the
+    back office's screens): their French field errors become 400s."""
+
+    def _write(self, write):
+        try:
+            return write()
+        except DjangoValidationError as error:
+            raise drf_error(error) from None
+        except AvailabilityWarnings as error:
+            raise serializers.ValidationError({
+                "detail": ["Cette plage demande confirmation : renvoyez-la avec accept_warnings=true."],
+                "warnings": error.warnings,
+            }) from None
+
+
+class AvailabilitySerializer(AgendaServiceMixin, serializers.ModelSerializer):
     agent = VisibleRelatedField(policy.agents)
     organisation = VisibleRelatedField(policy.organisations)
     location = VisibleRelatedField(policy.locations, allow_null=True, required=False)
@@ -265,67 +288,24 @@ class AvailabilitySerializer(ModelCleanMixin, serializers.ModelSerializer):
         current = self.instance
         agent = attrs.get("agent") or current.agent
         organisation = attrs.get("organisation") or current.organisation
-        location = attrs["location"] if "location" in attrs else (current.location if current else None)
-        types = attrs["appointment_types"] if "appointment_types" in attrs else list(current.appointment_types.all())
         if current is not None:
             _agenda_permission(self, current.agent, current.organisation_id)
         _agenda_permission(self, agent, organisation.pk)
-        if location is not None and location.organisation_id != organisation.pk:
-            raise serializers.ValidationError({"location": ["Ce lieu n'appartient pas à cette organisation."]})
-        if location is not None and location.availability != Location.Availability.ENABLED:
-            raise serializers.ValidationError(
-                {"location": ["Une plage d'ouverture se tient dans un lieu actif (ni désactivé, ni ponctuel)."]}
-            )
-        if not types:
-            raise serializers.ValidationError({"appointment_types": ["Choisissez au moins un motif."]})
-        for kind in types:
-            if kind.organisation_id != organisation.pk:
-                raise serializers.ValidationError(
-                    {"appointment_types": [f"Le motif « {kind} » n'appartient pas à cette organisation."]}
-                )
-            if kind.collective:
-                raise serializers.ValidationError(
-                    {"appointment_types": [f"Le motif « {kind} » est collectif : créez une session à la place."]}
-                )
-            if kind.mode == AppointmentType.Mode.IN_PERSON and location is None:
-                raise serializers.ValidationError(
-                    {"location": [f"Le motif « {kind} » est sur place : choisissez un lieu."]}
-                )
-        accepted = attrs.pop("accept_warnings", False)
-        if not accepted:
-            warnings = _availability_warnings(attrs, current, agent, organisation, types)
-            if warnings:
-                raise serializers.ValidationError({
-                    "detail": ["Cette plage demande confirmation : renvoyez-la avec accept_warnings=true."],
-                    "warnings": warnings,
-                })
         return attrs
 
+    def create(self, validated_data):
+        data = dict(validated_data)
+        accept, types = data.pop("accept_warnings", False), data.pop("appointment_types", [])
+        return self._write(lambda: availability_create(appointment_types=types, accept_warnings=accept, **data))
 
-def _availability_warnings(attrs, current, agent, organisation, types) -> list[str]:
-    from zoneinfo import ZoneInfo
-
-    from scheduling.selectors import availability_warnings, recurrence_of
-
-    window = {name: attrs[name] if name in attrs else getattr(current, name, None) for name in WINDOW_FIELDS}
-    if window["first_day"] is None or window["start_time"] is None or window["end_time"] is None:
-        return []
-    if window["end_time"] <= window["start_time"]:
-        return []  # the model refuses it with its own message
-    window.setdefault("interval", 1)
-    try:
-        recurrence = recurrence_of({**window, "interval": window["interval"] or 1, "recurrence": window["recurrence"]
-                                    or "none"})
-    except ValueError:
-        return []  # the model's validation reports the bad recurrence itself
-    return availability_warnings(
-        agent_id=agent.pk, first_day=window["first_day"], start_time=window["start_time"],
-        end_time=window["end_time"], recurrence=recurrence, appointment_types=types,
-        tz=ZoneInfo(organisation.timezone), exclude_id=current.pk if current else None,
-    )
+    def update(self, instance, validated_data):
+        data = dict(validated_data)
+        accept, types = data.pop("accept_warnings", False), data.pop("appointment_types", None)
+        return self._write(lambda: availability_update(availability=instance, appointment_types=types,
+                                                       accept_warnings=accept, **data))
 
 
-class AbsenceSerializer(ModelCleanMixin, serializers.ModelSerializer):
+class AbsenceSerializer(AgendaServiceMixin, serializers.ModelSerializer):
     agent = VisibleRelatedField(policy.agents)
 
     class Meta:
@@ -337,6 +317,12 @@ class AbsenceSerializer(ModelCleanMixin, serializers.ModelSerializer):
             _agenda_permission(self, self.instance.agent)
         _agenda_permission(self, attrs.get("agent") or self.instance.agent)
         return attrs
+
+    def create(self, validated_data):
+        return self._write(lambda: absence_create(**validated_data))
+
+    def update(self, instance, validated_data):
+        return self._write(lambda: absence_update(absence=instance, **validated_data))
 
 
 # --- People --------------------------------------------------------------------------------------
