@@ -14,6 +14,9 @@ def tenant_media_root() -> Path:
 
 def serve_tenant_media(request, path):
     root = tenant_media_root().resolve()
+    # The tenant storage's URLs carry the schema (/media/<schema>/branding/logo.png), its files live
+    # in MEDIA_ROOT/<schema>/branding/logo.png: accept both spellings, still only under this root.
+    path = path.removeprefix(f"{connection.schema_name}/")
     try:
         candidate = (root / path).resolve()
         found = root in candidate.parents and candidate.is_file()

@@ -560,7 +560,7 @@ def restore_branding(administration_a):
     Administration.objects.filter(pk=before.pk).update(brand_colour=before.brand_colour, logo=before.logo.name)
 
 
-def test_branding_colour_and_logo(world, restore_branding):
+def test_branding_colour_and_logo(world, restore_branding, administration_b):
     from tenants.models import Administration
 
     client = client_for(world, "head")
@@ -570,6 +570,11 @@ def test_branding_colour_and_logo(world, restore_branding):
     assert response.status_code == 302, response.context["form"].errors
     stored = Administration.objects.get(pk=world.administration.pk)
     assert stored.brand_colour == "#123456" and stored.logo.name.startswith("branding/")
+    with in_a(world):
+        logo_url = stored.logo.url
+    served = client.get(logo_url)
+    assert served.status_code == 200 and served["Content-Type"] == "image/png", logo_url
+    assert make_client(administration_b).get(logo_url).status_code == 404  # never on another host
     for data, message in [
         ({"brand_colour": "bleu"}, "#RRVVBB"),
         ({"brand_colour": "#ffff00"}, "trop claire"),
