@@ -482,8 +482,9 @@ def booking_wizard_summary(request, wid: str):
         return redirect("booking_wizard_citizens", wid)
     warnings = _current_warnings(request, kind, state, details)
     if any(warning not in state.get("accepted", []) for warning in warnings):
-        if state.get("accepted"):
-            messages.warning(request, "La situation a changé : de nouveaux avertissements sont à lire.")
+        if state.get("accepted") or request.method == "POST":
+            messages.warning(request, "La situation a changé : de nouveaux avertissements sont à lire. "
+                                      "Rien n'a été enregistré.")
         return redirect("booking_wizard_warnings", wid)
     agents = list(Agent.objects.filter(pk__in=[a.pk for a in details["agents"]]).select_related("user"))
     preview = booking_messages_preview(appointment_type=kind, starts_at=details["starts_at"], citizens=citizens,
