@@ -369,3 +369,34 @@ def citizens_matching(queryset, text: str, *, limit: int = 20):
             Q(_first__contains=word) | Q(_last__contains=word) | Q(_birth__contains=word) | Q(email__icontains=word)
         )
     return queryset.order_by("last_name", "first_name", "pk")[:limit]
+
+
+# --- Back office: usager records ------------------------------------------------------------------
+
+def citizen_search(queryset, term: str):
+    """Usagers of ``queryset`` matching ``term`` (all of them for an empty term), accent- and case-insensitive:
+    every word must appear in the first, last or birth name or the e-mail; a term that reads as a phone number
+    ("06 12 34 56 78", "+33 6…") matches the stored E.164 number, and four digits or more match part of it.
+    Not sliced: the list pages paginate it."""
+    from .phones import to_e164
+
+    term = (term or "").strip()
+    if not term:
+        return queryset
+    queryset = queryset.annotate(
+        _first=Unaccented("first_name"), _last=Unaccented("last_name"), _birth=Unaccented("birth_name"),
+        _email=Unaccented("email"),
+    )
+    words = Q()
+    for word in normalise_search_text(term).split()[:8]:
+        words &= Q(_first__contains=word) | Q(_last__contains=word) | Q(_birth__contains=word) | Q(
+            _email__contains=word)
+    match = words
+    digits = "".join(ch for ch in term if ch.isdigit())
+    if len(digits) >= 4 and all(ch.isdigit() or ch in " .-+()" for ch in term):
+        e164 = to_e164(term)
+        if e164:
+            match |= Q(phone=e164)
+        else:
+            match |= Q(phone__contains="33" + digits[1:] if digits.startswith("0") else digits)
+    return queryset.filter(match)
