@@ -36,6 +36,11 @@ from ..forms_self_service import (
 TEMPLATES = "public_booking/self_service/"
 
 
+def _posted(request):
+    """The submitted data on POST (even empty: the form is then bound and says what is missing)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _errors(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -166,7 +171,7 @@ def public_appointment_move(request, uuid):
     status = 200
     if not context["move"].allowed:
         return render(request, TEMPLATES + "move.html", context, status=403 if request.method == "POST" else 200)
-    form = SlotForm(request.POST or None)
+    form = SlotForm(_posted(request))
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -212,7 +217,7 @@ def my_appointments(request):
 @citizen_required
 def citizen_account(request):
     citizen = request.citizen
-    form = ProfileForm(request.POST or None, instance=citizen, prefix="profil")
+    form = ProfileForm(_posted(request), instance=citizen, prefix="profil")
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Votre profil est enregistré.")
@@ -223,7 +228,7 @@ def citizen_account(request):
 
 @citizen_required
 def citizen_account_notifications(request):
-    form = NotificationsForm(request.POST or None, instance=request.citizen)
+    form = NotificationsForm(_posted(request), instance=request.citizen)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Vos préférences de notification sont enregistrées.")
@@ -246,7 +251,7 @@ def _relative_or_404(request, pk):
 @citizen_required
 def citizen_relative_edit(request, pk=None):
     relative = _relative_or_404(request, pk) if pk is not None else Citizen()
-    form = RelativeForm(request.POST or None, instance=relative)
+    form = RelativeForm(_posted(request), instance=relative)
     if request.method == "POST" and form.is_valid():
         try:
             rules.relative_save(responsible=request.citizen, relative=form.instance)
@@ -271,7 +276,7 @@ def citizen_relative_remove(request, pk):
 
 @citizen_required
 def citizen_account_delete(request):
-    form = DeleteAccountForm(request.POST or None)
+    form = DeleteAccountForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         rules.citizen_account_delete(citizen=request.citizen)
         logout(request)
@@ -378,7 +383,7 @@ def prescriber_book(request, type_id):
     appointment_type = rules.prescriber_types().filter(pk=type_id).first()
     if appointment_type is None:
         raise Http404("Motif introuvable")
-    form = PrescriberBookingForm(request.POST or None)
+    form = PrescriberBookingForm(_posted(request))
     context, location = _slot_page(request, appointment_type=appointment_type, form=form,
                                    template="prescriber_book.html", extra={})
     if request.method == "POST":
@@ -454,7 +459,7 @@ def invitation_book(request, type_id):
     appointment_type = rules.invited_types(invitation).filter(pk=type_id).first()
     if appointment_type is None:
         raise Http404("Motif introuvable")
-    form = SlotForm(request.POST or None)
+    form = SlotForm(_posted(request))
     context, location = _slot_page(request, appointment_type=appointment_type, form=form,
                                    template="invitation_book.html", extra={"citizen": invitation["citizen"]})
     if request.method == "POST":
@@ -485,7 +490,7 @@ def agent_invitation_create(request):
                                                    collective=False)
     services = policy.services(scope).filter(Q(appointment_types__in=types)).distinct()
     citizen = citizens.filter(pk=_int(request.GET.get("usager") or request.POST.get("citizen"))).first()
-    form = InvitationForm(request.POST or None, citizens=citizens, appointment_types=types, services=services)
+    form = InvitationForm(_posted(request), citizens=citizens, appointment_types=types, services=services)
     link = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
