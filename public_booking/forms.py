@@ -166,3 +166,46 @@ class DetailsForm(forms.Form):
         elif choice and choice.startswith("r"):
             data["relative"] = next((r for r in self.relatives if f"r{r.pk}" == choice), None)
         return data
+
+
+class SignupForm(forms.Form):
+    """An usager's account: his identity and an e-mail address with a password."""
+
+    first_name = forms.CharField(label="Prénom", max_length=150, error_messages={"required": "Indiquez votre prénom."},
+                                 widget=forms.TextInput(attrs={"autocomplete": "given-name", "class": "fr-input"}))
+    last_name = forms.CharField(label="Nom", max_length=150, error_messages={"required": "Indiquez votre nom."},
+                                widget=forms.TextInput(attrs={"autocomplete": "family-name", "class": "fr-input"}))
+    email = forms.EmailField(label="Adresse e-mail", max_length=254,
+                             error_messages={"required": "Indiquez votre adresse e-mail.",
+                                             "invalid": "Cette adresse e-mail n'est pas valide."},
+                             widget=forms.EmailInput(attrs={"autocomplete": "email", "class": "fr-input"}))
+    password1 = forms.CharField(label="Mot de passe", strip=False,
+                                help_text="Au moins 12 caractères, pas trop simple.",
+                                error_messages={"required": "Choisissez un mot de passe."},
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "class": "fr-input"}))
+    password2 = forms.CharField(label="Mot de passe (confirmation)", strip=False,
+                                error_messages={"required": "Saisissez à nouveau le mot de passe."},
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "class": "fr-input"}))
+
+    def clean_email(self):
+        from django.contrib.auth import get_user_model
+
+        email = self.cleaned_data["email"].strip().lower()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("Un compte existe déjà avec cette adresse : connectez-vous, ou réservez "
+                                        "sans compte.")
+        return email
+
+    def clean(self):
+        from django.contrib.auth.password_validation import validate_password
+
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "Les deux mots de passe ne sont pas identiques.")
+        elif first:
+            try:
+                validate_password(first)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data

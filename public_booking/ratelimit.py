@@ -19,6 +19,7 @@ DEFAULT_LIMITS = {
     "booking": (10, 60),
     "otp_send": (5, 600),
     "otp_verify": (20, 600),
+    "signup": (10, 3600),
 }
 
 

@@ -83,3 +83,14 @@ def journey_book(
             actor=_citizen_actor(booker), location=location, audience="usager",
             created_by=Appointment.CreatedBy.CITIZEN, context=context, now=now, agent_ids=agent_ids,
         )
+
+
+def citizen_account_create(*, email: str, password: str, first_name: str, last_name: str) -> Citizen:
+    """An usager's account: a user of this administration (never an agent) and his usager record."""
+    from django.contrib.auth import get_user_model
+
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(email=email, password=password, first_name=first_name.strip(),
+                                                    last_name=last_name.strip())
+        return Citizen.objects.create(account=user, first_name=first_name.strip(), last_name=last_name.strip(),
+                                      email=email)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("prendre-rdv/lieux/", journey.journey_places, name="journey_places"),
     path("prendre-rdv/creneaux/", journey.journey_slots, name="journey_slots"),
     path("prendre-rdv/coordonnees/", journey.journey_contact, name="journey_contact"),
+    path("prendre-rdv/compte/", journey.journey_signup, name="journey_signup"),
     path("prendre-rdv/confirmation/<uuid:uuid>/", journey.journey_done, name="journey_done"),
     path("prendre-rdv/confirmation/<uuid:uuid>/rendez-vous.ics", journey.journey_ics, name="journey_ics"),
 ]

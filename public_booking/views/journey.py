@@ -417,6 +417,7 @@ def journey_contact(request):
         "starts_local": starts_at.astimezone(tz), "citizen": citizen, "verified": verified, "pending": pending,
         "contact_form": contact_form, "code_form": code_form, "details_form": details_form,
         "login_url": reverse("account_login") + "?" + urlencode({"next": here}),
+        "signup_url": reverse("journey_signup") + "?" + urlencode({"next": here}),
         "back_url": _link("journey_slots", state, creneau=None), **_address_context(state),
     })
 
@@ -463,3 +464,35 @@ def journey_ics(request, uuid):
     response = HttpResponse(rendering.calendar_bytes(data), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="rendez-vous.ics"'
     return response
+
+
+# --- Account -------------------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+def journey_signup(request):
+    """Create an usager account (a user with an usager record, never an agent), then back to the journey."""
+    from django.contrib.auth import login
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    from ..forms import SignupForm
+
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = reverse("journey_start")
+    if _signed_in_citizen(request):
+        return redirect(next_url)
+    form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        if not ratelimit.hit(request, "signup"):
+            return ratelimit.too_many_requests(request, "signup")
+        if form.is_valid():
+            data = form.cleaned_data
+            citizen = journey_services.citizen_account_create(
+                email=data["email"], password=data["password1"], first_name=data["first_name"],
+                last_name=data["last_name"],
+            )
+            login(request, citizen.account, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Votre compte est créé : vous êtes connecté(e).")
+            return redirect(next_url)
+    return render(request, "public_booking/journey/signup.html", {"form": form, "next": next_url})

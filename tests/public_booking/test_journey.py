@@ -401,3 +401,51 @@ def test_codes_and_booking_are_rate_limited(client_a, administration_a, world, s
     client_a.post(url, {"action": "book", "first_name": "", "last_name": "", "for_whom": "self"})
     response = client_a.post(url, {"action": "book", "first_name": "A", "last_name": "B", "for_whom": "self"})
     assert response.status_code == 429
+
+
+# --- Account ---------------------------------------------------------------------------------------
+
+def test_signup_creates_an_usager_not_an_agent_and_returns_to_the_journey(client_a, administration_a, world):
+    from scheduling.models import Agent
+    from tenants.accounts.models import User
+
+    with tenant_context(administration_a):
+        slot = a_slot_after(world.open_type)
+    back = _contact_url(world, slot=slot)
+    page = unescape(client_a.get(back).content.decode())
+    assert "/prendre-rdv/compte/?next=" in page
+    signup = "/prendre-rdv/compte/?" + urlencode({"next": back})
+    response = client_a.post(signup, {"first_name": "Camille", "last_name": "Martin", "email": "camille@exemple.fr",
+                                      "password1": "un-mot-de-passe-solide-2026", "password2": "autre",
+                                      "next": back})
+    assert response.status_code == 200 and "pas identiques" in unescape(response.content.decode())
+    response = client_a.post(signup, {"first_name": "Camille", "last_name": "Martin", "email": "camille@exemple.fr",
+                                      "password1": "court", "password2": "court", "next": back})
+    assert response.status_code == 200
+    with tenant_context(administration_a):
+        assert not User.objects.filter(email="camille@exemple.fr").exists()
+    response = client_a.post(signup, {"first_name": "Camille", "last_name": "Martin", "email": "camille@exemple.fr",
+                                      "password1": "un-mot-de-passe-solide-2026",
+                                      "password2": "un-mot-de-passe-solide-2026", "next": back})
+    assert response.status_code == 302 and response["Location"] == back
+    with tenant_context(administration_a):
+        user = User.objects.get(email="camille@exemple.fr")
+        assert user.citizen.first_name == "Camille" and not Agent.objects.filter(user=user).exists()
+    page = unescape(client_a.get(back).content.decode())
+    assert "Vous êtes connecté(e)" in page
+    response = client_a.post(back, {"action": "book", "for_whom": "relative", "relative_first_name": "Léo",
+                                    "relative_last_name": "Martin"})
+    assert response.status_code == 302
+    with tenant_context(administration_a):
+        assert Appointment.objects.get().participations.get().citizen.responsible == user.citizen
+
+
+def test_signup_refuses_a_taken_email_and_foreign_next(client_a, administration_a, agent_a):
+    response = client_a.post("/prendre-rdv/compte/?next=https://ailleurs.example/", {
+        "first_name": "A", "last_name": "B", "email": "agent@test-a.fr",
+        "password1": "un-mot-de-passe-solide-2026", "password2": "un-mot-de-passe-solide-2026"})
+    assert "Un compte existe déjà" in unescape(response.content.decode())
+    response = client_a.post("/prendre-rdv/compte/", {
+        "first_name": "A", "last_name": "B", "email": "nouveau@exemple.fr", "next": "https://ailleurs.example/",
+        "password1": "un-mot-de-passe-solide-2026", "password2": "un-mot-de-passe-solide-2026"})
+    assert response.status_code == 302 and response["Location"] == "/prendre-rdv/"
