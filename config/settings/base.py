@@ -309,3 +309,13 @@ IMPERSONATION_MAX_SECONDS = 3600
 # Empty disables geocoding (the pages then say so and fall back to the whole administration).
 ADDRESS_API_URL = env_str("ADDRESS_API_URL", "https://api-adresse.data.gouv.fr")
 ADDRESS_API_TIMEOUT = float(env_str("ADDRESS_API_TIMEOUT", "3"))
+
+# --- Public booking: rate limits per client address (public_booking.ratelimit) -----------------------
+# scope: (at most this many requests, per this many seconds); over it, the French 429 page.
+PUBLIC_RATE_LIMITS = {
+    "address_search": (30, 60),
+    "booking": (10, 60),
+    "otp_send": (5, 600),
+    "otp_verify": (20, 600),
+    "signup": (10, 3600),
+}
