@@ -142,6 +142,7 @@ def appointment_create(
     prescriber: Prescriber | None = None,
     notify: dict[int, bool] | None = None,
     refuse_overlap: bool = False,
+    unlimited: bool = False,
 ) -> Appointment:
     """Book an appointment for the given agents.
 
@@ -150,19 +151,20 @@ def appointment_create(
     appointment is kept as an accepted overlap, left out of the exclusion constraint. An exact
     duplicate (same agents, type, start and usagers) is always refused. A race lost against another
     booking raises ``SlotUnavailable``; so does any overlap when ``refuse_overlap`` (computed slots).
+    A session is ``unlimited`` (no capacity) even when its type has a default capacity.
     """
     with transaction.atomic():
         return _appointment_create(
             appointment_type=appointment_type, starts_at=starts_at, agents=agents, citizens=citizens, actor=actor,
             location=location, duration=duration, context=context, accept_warnings=accept_warnings,
             capacity=capacity, title=title, created_by=created_by, prescriber=prescriber, notify=notify,
-            refuse_overlap=refuse_overlap,
+            refuse_overlap=refuse_overlap, unlimited=unlimited,
         )
 
 
 def _appointment_create(
     *, appointment_type, starts_at, agents, citizens, actor, location, duration, context, accept_warnings,
-    capacity, title, created_by, prescriber, notify, refuse_overlap,
+    capacity, title, created_by, prescriber, notify, refuse_overlap, unlimited=False,
 ) -> Appointment:
     if not agents:
         raise ValidationError({"agents": ["Choisissez au moins un agent."]})
@@ -194,7 +196,8 @@ def _appointment_create(
 
     appointment = Appointment.objects.create(
         organisation=appointment_type.organisation, appointment_type=appointment_type, location=location,
-        starts_at=starts_at, ends_at=ends_at, context=context, capacity=capacity or appointment_type.default_capacity,
+        starts_at=starts_at, ends_at=ends_at, context=context,
+        capacity=None if unlimited else (capacity or appointment_type.default_capacity),
         title=title, created_by=created_by, created_by_agent=actor.agent, created_by_prescriber=prescriber,
         accepted_overlap=overlapping,
     )

@@ -229,7 +229,8 @@ def _details(request, kind, state) -> dict:
     return {"agents": agents, "starts_at": starts_at, "ends_at": starts_at + duration, "duration": duration,
             "location": location, "single_use": single_use if isinstance(single_use, dict) else None,
             "context": str(raw.get("context", "")), "title": str(raw.get("title", "")),
-            "capacity": raw.get("capacity") if isinstance(raw.get("capacity"), int) else None}
+            "capacity": raw.get("capacity") if isinstance(raw.get("capacity"), int) else None,
+            "unlimited": bool(kind.collective and raw.get("unlimited"))}
 
 
 def _fingerprint(state: dict) -> str:
@@ -387,6 +388,7 @@ def booking_wizard_details(request, wid: str):
                 if data["single_use_name"] else None,
                 "context": data["context"], "title": data.get("title", ""),
                 "capacity": None if data.get("unlimited") else data.get("capacity"),
+                "unlimited": bool(kind.collective and data.get("unlimited")),
             }
             state["accepted"] = []
             _save(request, wid, state)
@@ -415,7 +417,7 @@ def _details_initial(state, kind, tz) -> dict:
                    "location": raw.get("location"), "context": raw.get("context", ""),
                    "single_use_name": single.get("name", ""), "single_use_address": single.get("address", ""),
                    "title": raw.get("title", ""), "capacity": raw.get("capacity"),
-                   "unlimited": kind.collective and raw.get("capacity") is None}
+                   "unlimited": bool(kind.collective and raw.get("unlimited"))}
         if starts_at:
             initial.update(date=starts_at.date(), time=starts_at.time().replace(second=0, microsecond=0))
         return initial
@@ -533,6 +535,7 @@ def _book(request, wid, kind, state, details, citizens, notify, *, accepted: boo
                 appointment_type=kind, starts_at=details["starts_at"], agents=details["agents"], citizens=citizens,
                 actor=_actor(request), location=location, duration=details["duration"], context=details["context"],
                 accept_warnings=accepted, capacity=details["capacity"], title=details["title"], notify=notify,
+                unlimited=details["unlimited"],
             )
     except SlotUnavailable as error:
         request._booking_error = error.message + " Rien n'a été enregistré."
@@ -635,7 +638,7 @@ def collective_session_duplicate(request, pk: int):
                     appointment_type=session.appointment_type, starts_at=starts_at, agents=agents, citizens=[],
                     actor=_actor(request), location=session.location, duration=session.ends_at - session.starts_at,
                     accept_warnings=request.POST.get("accept") == "oui", capacity=session.capacity,
-                    title=session.title, context=session.context,
+                    title=session.title, context=session.context, unlimited=session.capacity is None,
                 )
             except BookingWarnings as exc:
                 warnings = exc.warnings

@@ -89,6 +89,26 @@ def test_seats_are_required_unless_unlimited(world):
     response = client.post(f"/agents/prendre-rdv/{wid}/horaire/", {**data, "unlimited": "on"})
     assert response.status_code == 302
     assert client.session["booking_wizards"][wid]["details"]["capacity"] is None
+    summary = client.get(f"/agents/prendre-rdv/{wid}/recapitulatif/")
+    assert "illimitées" in html(summary)
+    client.post(f"/agents/prendre-rdv/{wid}/recapitulatif/", {"version": summary.context["form"]["version"].value()})
+    with tenant_context(world.administration):  # unlimited, although the type has a default of 8 seats
+        assert Appointment.objects.get(appointment_type=world.workshop_type).capacity is None
+
+
+def test_an_unlimited_session_takes_everyone_and_duplicates_unlimited(world):
+    workshop = session(world, capacity=None, unlimited=True)
+    client = client_for(world, "basic")
+    for citizen in world.citizens:
+        assert client.post(f"/agents/ateliers/{workshop.pk}/", {"action": "add", "citizen": citizen.pk}
+                           ).status_code == 302
+    page = client.get(f"/agents/ateliers/{workshop.pk}/")
+    assert not page.context["full"] and "places illimitées" in html(page)
+    new_day = MONDAY + timedelta(days=7)
+    response = client.post(f"/agents/ateliers/{workshop.pk}/dupliquer/", {"date": new_day.isoformat(),
+                                                                          "time": "14:00"})
+    with tenant_context(world.administration):
+        assert Appointment.objects.get(pk=int(response["Location"].split("/")[3])).capacity is None
 
 
 # --- Participants ----------------------------------------------------------------------------------------
