@@ -37,6 +37,8 @@ VERIFIED_SESSION_KEY = "journey_contact"
 PENDING_SESSION_KEY = "journey_pending_contact"
 BOOKED_SESSION_KEY = "journey_booked"
 VERIFIED_FOR = 30 * 60  # seconds a confirmed contact may book without a new code
+# Hook for invitations: ids of the types (bookable by invited usagers) that this session was invited to book.
+INVITED_SESSION_KEY = "journey_invited_type_ids"
 
 
 # --- State carried by the links ------------------------------------------------------------------
@@ -71,9 +73,16 @@ def _match(state: dict):
     return sector_match(city_code=state.get("insee") or "", street_id=state.get("rue") or "")
 
 
-def _types(state: dict, match, *, filtered=True):
+def invited_type_ids(request) -> list[int]:
+    """Types an invitation opened to this session (set by the invitation pages under ``INVITED_SESSION_KEY``)."""
+    ids = request.session.get(INVITED_SESSION_KEY) or []
+    return [value for value in ids if isinstance(value, int)]
+
+
+def _types(state: dict, match, *, filtered=True, request=None):
     return journey_selectors.bookable_types(
-        match=match, organisation_id=state.get("organisation") if filtered else None,
+        match=match, invited_type_ids=invited_type_ids(request) if request is not None else (),
+        organisation_id=state.get("organisation") if filtered else None,
         service_id=state.get("service") if filtered else None,
     )
 
@@ -83,7 +92,7 @@ def _chosen_type(request, state: dict, match):
     motif = state.get("motif")
     if motif is None:
         return None
-    for kind in _types(state, match, filtered=False):
+    for kind in _types(state, match, filtered=False, request=request):
         if kind.pk == motif:
             return kind
     messages.warning(request, "Ce motif n'est pas proposé en ligne pour votre adresse. Choisissez un autre motif.")
@@ -173,7 +182,7 @@ def journey_direct(request, kind: str, pk: int):
 def journey_types(request):
     state = _state(request)
     match = _match(state)
-    types = _types(state, match)
+    types = _types(state, match, request=request)
     if state.get("motif") is not None:
         kind = _chosen_type(request, state, match)
         if kind is not None:
@@ -203,7 +212,7 @@ def journey_places(request):
     kind = _chosen_type(request, state, match)
     if kind is None:
         return redirect(_link("journey_types", state, motif=None))
-    same = journey_selectors.same_motif(kind, _types(state, match))
+    same = journey_selectors.same_motif(kind, _types(state, match, request=request))
     options = journey_selectors.place_options(types=same or [kind], match=match, latitude=state.get("lat"),
                                                longitude=state.get("lon"))
     rows = []

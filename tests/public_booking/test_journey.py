@@ -449,3 +449,52 @@ def test_signup_refuses_a_taken_email_and_foreign_next(client_a, administration_
         "first_name": "A", "last_name": "B", "email": "nouveau@exemple.fr", "next": "https://ailleurs.example/",
         "password1": "un-mot-de-passe-solide-2026", "password2": "un-mot-de-passe-solide-2026"})
     assert response.status_code == 302 and response["Location"] == "/prendre-rdv/"
+
+
+def test_invited_types_only_with_an_invitation(client_a, administration_a, world):
+    from public_booking.views.journey import INVITED_SESSION_KEY
+
+    with tenant_context(administration_a):
+        world.open_type_south.bookable_by = "agents_prescribers_and_invited"
+        world.open_type_south.name = "Bilan sur invitation"
+        world.open_type_south.save()
+    assert "Bilan sur invitation" not in client_a.get("/prendre-rdv/motifs/").content.decode()
+    assert client_a.get(f"/prendre-rdv/lieux/?motif={world.open_type_south.pk}").status_code == 302
+    session = client_a.session
+    session[INVITED_SESSION_KEY] = [world.open_type_south.pk]
+    session.save()
+    assert "Bilan sur invitation" in client_a.get("/prendre-rdv/motifs/").content.decode()
+    assert client_a.get(f"/prendre-rdv/lieux/?motif={world.open_type_south.pk}").status_code == 200
+
+
+def test_slots_and_places_pages_have_a_constant_query_count(client_a, administration_a, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from scheduling.services import Actor, appointment_book_slot
+    from tests.scheduling.factories import CitizenFactory
+
+    def counts():
+        client_a.get(_slots_url(world))  # warm the session and the tenant cache
+        with CaptureQueriesContext(connection) as slots:
+            assert client_a.get(_slots_url(world)).status_code == 200
+        with CaptureQueriesContext(connection) as places:
+            assert client_a.get("/prendre-rdv/lieux/?" + _q(motif=world.open_type.pk)).status_code == 200
+        return len(slots), len(places)
+
+    def book(count):
+        with tenant_context(administration_a):
+            from scheduling.selectors import slots_for
+
+            now = timezone.now()
+            free = slots_for(appointment_type=world.open_type, start=now, end=now + timezone.timedelta(days=20),
+                             location_id=world.north_place.pk)
+            for slot in free[:count]:
+                appointment_book_slot(appointment_type=world.open_type, starts_at=slot.starts_at,
+                                      citizens=[CitizenFactory()], actor=Actor(kind="citizen", label="x"),
+                                      location=world.north_place)
+
+    book(3)
+    small = counts()
+    book(20)
+    assert counts() == small
