@@ -179,8 +179,9 @@ def citizen_responsible(request, pk: int):
                 messages.success(request, f"{form.cleaned_data['responsible']} est désormais responsable de {citizen}.")
                 return redirect("citizen_detail", pk=citizen.pk)
     search_form, term, page = _search(request, policy.citizens(scope).exclude(pk=citizen.pk), PICKER_SIZE)
+    responsible = policy.citizens(scope).filter(pk=citizen.responsible_id).first() if citizen.responsible_id else None
     return render(request, "scheduling/citizens/responsible.html", {
-        "citizen": citizen, "form": form, "search_form": search_form, "term": term, "page": page,
+        "citizen": citizen, "responsible": responsible, "form": form, "search_form": search_form, "term": term, "page": page,
     }, status=400 if form.errors else 200)
 
 
