@@ -30,6 +30,12 @@ class JourneyStateForm(forms.Form):
     motif = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     lieu = forms.CharField(max_length=12, required=False, validators=[RegexValidator(r"^(\d{1,10}|aucun)$")])
     semaine = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    def clean_semaine(self):
+        value = self.cleaned_data["semaine"]
+        if value is not None and not 2000 <= value.year <= 2100:
+            raise forms.ValidationError("Semaine invalide.")
+        return value
     creneau = forms.CharField(max_length=40, required=False)
 
     def clean_creneau(self):
@@ -40,7 +46,7 @@ class JourneyStateForm(forms.Form):
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise forms.ValidationError("Créneau invalide.") from None
-        if moment.tzinfo is None:
+        if moment.tzinfo is None or not 2000 <= moment.year <= 2100:
             raise forms.ValidationError("Créneau invalide.")
         return moment
 

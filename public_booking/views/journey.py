@@ -288,6 +288,8 @@ def _verified_contact(request):
 
 def _slot_taken(request, *, state, kind, location, match, starts_at, reason: str):
     tz = journey_selectors.ZoneInfo(kind.organisation.timezone)
+    window_start, window_end = booking_window(kind, timezone.now())
+    starts_at = min(max(starts_at, window_start), window_end)  # the nearest slots are searched in the window
     nearest = journey_selectors.nearest_slots(appointment_type=kind, location_id=location.pk if location else None,
                                               agent_ids=match.agent_ids_for(kind), around=starts_at)
     others = [{"local": slot.starts_at.astimezone(tz),

@@ -187,11 +187,18 @@ def test_tampered_links_never_fail(client_a, world):
         "motif=abc", "motif=99999999", "motif=-1", f"motif={world.open_type.pk}&lieu=xyz",
         f"motif={world.open_type.pk}&lieu=99999", f"motif={world.open_type.pk}&lieu={world.south_place.pk}",
         f"motif={world.open_type.pk}&lieu={world.north_place.pk}&semaine=2026-13-45",
-        "insee=ABCDE&lat=abc&lon=999", "adresse=" + "x" * 500, "motif=1%00",
+        "insee=ABCDE&lat=abc&lon=999", "adresse=" + "x" * 500, "motif=1%00", "insee=26362&lat=nan&lon=inf",
+        f"motif={world.open_type.pk}&lieu=9999999999", f"motif={world.open_type.pk}&lieu={world.north_place.pk}"
+        "&semaine=0001-01-01", f"motif={world.open_type.pk}&lieu={world.north_place.pk}&semaine=9999-12-31",
+        f"motif={world.open_type.pk}&lieu={world.north_place.pk}&creneau=0001-01-01T00:00:00%2B00:00",
+        f"motif={world.open_type.pk}&lieu={world.north_place.pk}&creneau=9999-12-31T23:59:00%2B00:00",
+        f"motif={world.open_type.pk}&lieu={world.north_place.pk}&creneau=2026-01-01T10:00:00",
+        f"motif={world.open_type.pk}&lieu={world.north_place.pk}&creneau=2030-01-01T10:00:00%2B01:00",
+        f"motif={world.open_type.pk}&lieu=aucun&creneau=n'importe",
     ):
         for step in ("motifs", "lieux", "creneaux", "coordonnees"):
             response = client_a.get(f"/prendre-rdv/{step}/?{query}")
-            assert response.status_code in (200, 302), (step, query, response.status_code)
+            assert response.status_code in (200, 302, 409), (step, query, response.status_code)
 
 
 # --- 6–8. Who, details, confirmation ---------------------------------------------------------------
@@ -498,3 +505,23 @@ def test_slots_and_places_pages_have_a_constant_query_count(client_a, administra
     small = counts()
     book(20)
     assert counts() == small
+
+
+def test_tampered_posts_never_fail_and_book_nothing(client_a, administration_a, world):
+    with tenant_context(administration_a):
+        slot = a_slot_after(world.open_type)
+    url = _contact_url(world, slot=slot)
+    for data in ({"action": "inconnue"}, {"action": "send_code", "channel": "pigeon"},
+                 {"action": "send_code", "channel": "sms", "mobile": "+1 202 555 0143"},
+                 {"action": "verify_code", "code": "x" * 50}, {}):
+        assert client_a.post(url, data).status_code in (200, 302), data
+    _confirm_email(client_a, url)
+    for data in ({"action": "book", "first_name": "A", "last_name": "B", "for_whom": "r999999"},
+                 {"action": "book", "first_name": "A" * 300, "last_name": "B", "for_whom": "self"},
+                 {"action": "book", "first_name": "A", "last_name": "B", "for_whom": "self", "phone": "x" * 100}):
+        response = client_a.post(url, data)
+        assert response.status_code == 200, data
+    with tenant_context(administration_a):
+        assert not Appointment.objects.exists()
+    # a booking post without a valid type goes back to the motifs
+    assert client_a.post("/prendre-rdv/coordonnees/?motif=abc", {"action": "book"}).status_code == 302
