@@ -32,6 +32,7 @@ from ..forms_self_service import (
     RelativeForm,
     SlotForm,
 )
+from ..ratelimit import rate_limited
 
 TEMPLATES = "public_booking/self_service/"
 
@@ -165,6 +166,7 @@ def public_appointment_cancel(request, uuid):
     return render(request, TEMPLATES + "cancel.html", context)
 
 
+@rate_limited("booking", methods=("POST",))
 def public_appointment_move(request, uuid):
     appointment = _appointment_or_404(uuid)
     context = _manage_context(appointment, request)
@@ -319,6 +321,7 @@ def _session_or_404(uuid):
 
 @require_POST
 @citizen_required
+@rate_limited("booking", methods=("POST",))
 def public_session_register(request, uuid):
     session = _session_or_404(uuid)
     try:
@@ -379,6 +382,7 @@ def _slot_page(request, *, appointment_type, form, template, extra):
     return context, location
 
 
+@rate_limited("booking", methods=("POST",))
 def prescriber_book(request, type_id):
     appointment_type = rules.prescriber_types().filter(pk=type_id).first()
     if appointment_type is None:
@@ -426,6 +430,7 @@ def _invitation_in_session(request) -> dict | None:
     return invitation
 
 
+@rate_limited("otp_verify", methods=("GET",))
 def invitation_open(request, token):
     """Opening the link signs the usager in for a short time (session only, no password)."""
     try:
@@ -436,7 +441,8 @@ def invitation_open(request, token):
     request.session[rules.INVITATION_SESSION_KEY] = {
         "token": token, "until": (timezone.now() + rules.INVITATION_SESSION_LENGTH).timestamp(),
     }
-    del invitation
+    # The journey's hook (views.journey.INVITED_SESSION_KEY): the invited types also show in "Prendre RDV".
+    request.session["journey_invited_type_ids"] = list(rules.invited_types(invitation).values_list("pk", flat=True))
     return redirect("invitation_home")
 
 
@@ -450,6 +456,7 @@ def invitation_home(request):
         "citizen": invitation["citizen"], "types": rules.invited_types(invitation)})
 
 
+@rate_limited("booking", methods=("POST",))
 def invitation_book(request, type_id):
     invitation = _invitation_in_session(request)
     if invitation is None:

@@ -184,3 +184,16 @@ def test_agent_page_personas(world, administration_a, client_a, agent_b):
     with tenant_context(administration_a):
         usager_user = world.user
     assert login_client(administration_a, usager_user).get("/agents/invitations/nouvelle/").status_code == 403
+
+
+def test_guessing_tokens_is_rate_limited(world, client_a, settings):
+    settings.PUBLIC_RATE_LIMITS = {"otp_verify": (3, 600)}
+    statuses = [client_a.get(f"/invitation-rdv/essai{n}/").status_code for n in range(4)]
+    assert statuses == [400, 400, 400, 429]
+
+
+def test_opening_the_link_also_opens_the_invited_type_in_the_journey(world, administration_a, client_a):
+    with tenant_context(administration_a):
+        token = _token(world)
+    client_a.get(f"/invitation-rdv/{token}/")
+    assert client_a.session["journey_invited_type_ids"] == [world.kind.pk]

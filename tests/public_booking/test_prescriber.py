@@ -160,3 +160,12 @@ def test_slot_taken_meanwhile_books_nothing(world, administration_a, client_a):
     with tenant_context(administration_a):
         assert Appointment.objects.count() == count
         assert not Prescriber.objects.exists()
+
+
+def test_booking_posts_are_rate_limited(world, administration_a, client_a, settings):
+    settings.PUBLIC_RATE_LIMITS = {"booking": (2, 60)}
+    for _ in range(2):
+        assert client_a.post(f"/prescripteur/{world.kind.pk}/", {}).status_code == 400
+    response = client_a.post(f"/prescripteur/{world.kind.pk}/", {})
+    assert response.status_code == 429 and "Trop de" in response.content.decode()
+    assert client_a.get(f"/prescripteur/{world.kind.pk}/").status_code == 200  # reading stays open
