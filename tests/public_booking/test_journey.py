@@ -525,3 +525,18 @@ def test_tampered_posts_never_fail_and_book_nothing(client_a, administration_a, 
         assert not Appointment.objects.exists()
     # a booking post without a valid type goes back to the motifs
     assert client_a.post("/prendre-rdv/coordonnees/?motif=abc", {"action": "book"}).status_code == 302
+
+
+def test_usager_signs_in_with_allauth_and_comes_back_to_the_journey(client_a, administration_a, world):
+    from tests.factories import PASSWORD, UserFactory
+    from tests.scheduling.factories import CitizenFactory
+
+    with tenant_context(administration_a):
+        user = UserFactory(email="camille@exemple.fr")
+        CitizenFactory(account=user, first_name="Camille")
+        slot = a_slot_after(world.open_type)
+    back = _contact_url(world, slot=slot)
+    response = client_a.post("/comptes/login/?" + urlencode({"next": back}),
+                             {"login": "camille@exemple.fr", "password": PASSWORD, "next": back})
+    assert response.status_code == 302 and response["Location"] == back
+    assert "Vous êtes connecté(e)" in unescape(client_a.get(back).content.decode())
