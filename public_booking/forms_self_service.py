@@ -103,6 +103,14 @@ class RelativeForm(StyledMixin, forms.ModelForm):
         return _clean_birth_date(self.cleaned_data.get("birth_date"))
 
 
+class GuestNameForm(StyledMixin, forms.Form):
+    """Who registers to a session without an account (his contact was confirmed by a code)."""
+
+    first_name = forms.CharField(label="Votre prénom", max_length=150,
+                                 error_messages={"required": "Indiquez votre prénom."})
+    last_name = forms.CharField(label="Votre nom", max_length=150, error_messages={"required": "Indiquez votre nom."})
+
+
 class DeleteAccountForm(forms.Form):
     confirm = forms.BooleanField(
         label="Je comprends que mes rendez-vous à venir et ceux de mes proches seront annulés et que mon compte "

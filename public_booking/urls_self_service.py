@@ -21,6 +21,8 @@ urlpatterns = [
     path("mon-compte/supprimer/", views.citizen_account_delete, name="citizen_account_delete"),
     path("ateliers/", views.public_sessions, name="public_sessions"),
     path("ateliers/<uuid:uuid>/inscription/", views.public_session_register, name="public_session_register"),
+    path("ateliers/<uuid:uuid>/inscription-sans-compte/", views.public_session_register_guest,
+         name="public_session_register_guest"),
     path("ateliers/<uuid:uuid>/desinscription/", views.public_session_unregister, name="public_session_unregister"),
     path("prescripteur/", views.prescriber_start, name="prescriber_start"),
     path("prescripteur/<int:type_id>/", views.prescriber_book, name="prescriber_book"),

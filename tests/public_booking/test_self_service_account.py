@@ -188,3 +188,43 @@ def test_session_bad_input(world, administration_a, usager, session):
     assert usager.post(f"/ateliers/{individual.uuid}/inscription/").status_code == 404
     assert usager.post(f"/ateliers/{closed_session.uuid}/inscription/").status_code == 404
     assert usager.get(f"/ateliers/{session.uuid}/inscription/").status_code == 405
+
+
+# --- Registering without an account (the journey's one-time code) -------------------------------
+
+def _code_from(mailbox) -> str:
+    import re
+
+    return re.search(r"\b(\d{6})\b", mailbox[-1].body).group(1)
+
+
+def test_register_without_account_with_a_one_time_code(world, administration_a, client_a, session, mailoutbox):
+    url = f"/ateliers/{session.uuid}/inscription-sans-compte/"
+    page = client_a.get(url).content.decode()
+    assert "Recevoir un code" in page
+    assert client_a.post(url, {"action": "send_code", "channel": "email", "email": "nouvel@exemple.fr"}
+                         ).status_code == 302
+    code = _code_from(mailoutbox)
+    wrong = client_a.post(url, {"action": "verify_code", "code": "000000" if code != "000000" else "111111"})
+    assert wrong.status_code == 400 and "Code erroné" in wrong.content.decode()
+    assert client_a.post(url, {"action": "verify_code", "code": code}).status_code == 302
+    assert client_a.post(url, {"action": "register", "first_name": ""}).status_code == 400
+    response = client_a.post(url, {"action": "register", "first_name": "Nina", "last_name": "Nouvelle"}, follow=True)
+    assert "Inscription confirmée" in response.content.decode()
+    with tenant_context(administration_a):
+        participation = Participation.objects.get(appointment=session)
+        assert (participation.citizen.first_name, participation.citizen.email) == ("Nina", "nouvel@exemple.fr")
+    again = client_a.post(url, {"action": "register", "first_name": "Nina", "last_name": "Nouvelle"}, follow=True)
+    assert "déjà inscrit" in again.content.decode()
+
+
+def test_register_without_account_needs_a_confirmed_contact(world, administration_a, client_a, session):
+    url = f"/ateliers/{session.uuid}/inscription-sans-compte/"
+    for data in ({"action": "register", "first_name": "A", "last_name": "B"}, {"action": "verify_code", "code": "1"},
+                 {"action": "send_code", "channel": "sms", "mobile": "01 23 45 67 89"},
+                 {"action": "send_code", "channel": "fax"}, {"action": "\x00"}):
+        response = client_a.post(url, data)
+        assert response.status_code == 400
+    with tenant_context(administration_a):
+        assert not Participation.objects.filter(appointment=session).exists()
+    assert client_a.get(f"/ateliers/{world.citizen.pk}/inscription-sans-compte/").status_code == 404
