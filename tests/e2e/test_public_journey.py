@@ -164,3 +164,54 @@ def test_embed_is_accessible(browser, live_app, journey_administration):
         check(page, "embed", look)
     finally:
         context.close()
+
+
+def _reach_details(browser, live_app, administration, url, email):
+    """A person at the details step of the same slot (code confirmed through the e-mail)."""
+    context = browser.new_context(locale="fr-FR", viewport=VIEWPORTS["desktop"])
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_role("button", name="Recevoir un code").click()
+    page.get_by_label("Code reçu").wait_for()
+    code = re.search(r"\b(\d{6})\b", [m for m in mail.outbox if m.to == [email]][-1].body).group(1)
+    page.get_by_label("Code reçu").fill(code)
+    page.get_by_role("button", name="Valider le code").click()
+    page.get_by_label("Votre prénom").fill(email.split("@")[0])
+    page.get_by_label("Votre nom").fill("Martin")
+    page.get_by_label("Numéro de téléphone").fill("06 12 34 56 78")
+    return context, page
+
+
+@pytest.mark.parametrize("journey_administration", [("etat", "dsfr", "desktop")], indirect=True,
+                         ids=["dsfr-desktop"])
+def test_second_person_racing_for_the_same_slot_gets_the_slot_taken_page(browser, live_app, journey_administration):
+    from urllib.parse import urlencode
+
+    from scheduling.models import Appointment
+    from tests.public_booking.journey_world import a_slot_after
+
+    administration, world, look, viewport = journey_administration
+    with tenant_context(administration):
+        cache.clear()
+        slot = a_slot_after(world.open_type)
+    mail.outbox = []
+    url = live_app.url("/prendre-rdv/coordonnees/?" + urlencode({
+        "motif": world.open_type.pk, "lieu": world.north_place.pk, "creneau": slot.starts_at.isoformat()}),
+        administration.slug)
+    first_context, first = _reach_details(browser, live_app, administration, url, "premiere@exemple.fr")
+    second_context, second = _reach_details(browser, live_app, administration, url, "second@exemple.fr")
+    try:
+        first.get_by_role("button", name="Confirmer le rendez-vous").click()
+        first.wait_for_url("**/prendre-rdv/confirmation/**")
+        second.get_by_role("button", name="Confirmer le rendez-vous").click()
+        assert second.get_by_role("heading", name="Ce créneau n'est plus disponible").is_visible()
+        assert second.get_by_role("heading", name="Les horaires libres les plus proches").is_visible()
+        check(second, "slot-taken", look)
+    finally:
+        first_context.close()
+        second_context.close()
+    with tenant_context(administration):
+        assert Appointment.objects.count() == 1
+        assert Appointment.objects.get().participations.get().citizen.email == "premiere@exemple.fr"
