@@ -581,8 +581,11 @@ def agent_invitation_create(request):
     or a service. GET ?usager=<id> shows the form; POST shows the link to copy."""
     scope = request.scope
     citizens = policy.citizens(scope)
-    types = policy.appointment_types(scope).filter(bookable_by__in=rules.INVITED_BOOKABLE, archived_at__isnull=True,
-                                                   collective=False)
+    # The types he may book himself (policy.can_book), open to invited usagers.
+    types = policy.appointment_types(scope).filter(
+        Q(organisation_id__in=scope.wide_organisation_ids) | Q(service_id__in=scope.service_ids),
+        bookable_by__in=rules.INVITED_BOOKABLE, archived_at__isnull=True, collective=False,
+    ).select_related("service")
     services = policy.services(scope).filter(Q(appointment_types__in=types)).distinct()
     citizen = citizens.filter(pk=_int(request.GET.get("usager") or request.POST.get("citizen"))).first()
     form = InvitationForm(_posted(request), citizens=citizens, appointment_types=types, services=services)

@@ -197,3 +197,36 @@ def test_opening_the_link_also_opens_the_invited_type_in_the_journey(world, admi
         token = _token(world)
     client_a.get(f"/invitation-rdv/{token}/")
     assert client_a.session["journey_invited_type_ids"] == [world.kind.pk]
+
+
+# --- Persona matrix of the agent page ------------------------------------------------------------
+
+@pytest.fixture
+def personas(administration_a):
+    from tests.scheduling.api_world import build_world as build_api_world
+
+    return build_api_world(administration_a)
+
+
+@pytest.mark.parametrize(("persona", "expected"), [
+    ("basic", 200), ("colleague", 400), ("secretary", 200), ("admin", 200), ("outsider", 400),
+    ("no_profile", 403), ("anonymous", 302),
+])
+def test_agent_invitation_persona_matrix(personas, administration_a, persona, expected):
+    if persona == "anonymous":
+        client = make_client(administration_a)
+    elif persona == "no_profile":
+        client = login_client(administration_a, personas.no_profile)
+    else:
+        client = login_client(administration_a, personas.agents[persona].user)
+    response = client.post("/agents/invitations/nouvelle/",
+                           {"citizen": personas.citizen.pk, "appointment_type": personas.pmi_type.pk})
+    assert response.status_code == expected
+    assert ("invitation-link" in response.content.decode()) == (expected == 200)
+
+
+def test_agent_of_another_administration(personas, administration_b, agent_b):
+    client = login_client(administration_b, agent_b)
+    response = client.post("/agents/invitations/nouvelle/",
+                           {"citizen": personas.citizen.pk, "appointment_type": personas.pmi_type.pk})
+    assert response.status_code == 403

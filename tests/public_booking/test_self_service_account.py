@@ -228,3 +228,23 @@ def test_register_without_account_needs_a_confirmed_contact(world, administratio
     with tenant_context(administration_a):
         assert not Participation.objects.filter(appointment=session).exists()
     assert client_a.get(f"/ateliers/{world.citizen.pk}/inscription-sans-compte/").status_code == 404
+
+
+def test_sessions_list_query_count_does_not_grow(world, administration_a, usager, session,
+                                                 django_assert_max_num_queries):
+    with django_assert_max_num_queries(15) as first:
+        usager.get("/ateliers/")
+    with tenant_context(administration_a):
+        for day in (6, 7, 8):
+            other = services.appointment_create(
+                appointment_type=session.appointment_type,
+                starts_at=(timezone.now() + timedelta(days=day)).replace(second=0, microsecond=0),
+                agents=[world.agent], citizens=[], actor=services.Actor.for_agent(world.agent),
+                location=world.location, accept_warnings=True)
+            services.participant_add(appointment=other, citizen=CitizenFactory(),
+                                     actor=services.Actor.for_agent(world.agent))
+        services.participant_add(appointment=other, citizen=world.citizen, actor=services.Actor.for_agent(world.agent))
+        CitizenFactory(responsible=world.citizen)
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        html = usager.get("/ateliers/").content.decode()
+    assert "Mes inscriptions" in html
