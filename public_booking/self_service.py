@@ -142,6 +142,9 @@ def can_join_waiting_list(appointment: Appointment, now: datetime | None = None)
     now = now or timezone.now()
     if appointment.status != Status.UNKNOWN or appointment.appointment_type.collective:
         return Permission(False, "La liste d'attente concerne les rendez-vous à venir.")
+    movable = can_move(appointment, now)
+    if not movable.allowed:  # the messages invite to move it: pointless when it cannot be moved online
+        return movable
     if appointment.starts_at - now <= WAITING_LIST_MIN_DELAY:
         return Permission(False, "Votre rendez-vous a lieu dans moins de 7 jours : la liste d'attente ne "
                                  "s'applique pas.")

@@ -16,6 +16,7 @@ from scheduling.models import AppointmentType, Status
 from scheduling.selectors import slots_for
 
 from .models import WaitingListEntry
+from .self_service import can_move
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ def waiting_list_scan(*, now: datetime | None = None, tz_name: str | None = None
     notified = 0
     for entry in due:
         appointment = entry.appointment
+        if not can_move(appointment, now).allowed:  # e.g. the type no longer lets usagers move it
+            continue
         try:
             if earlier_slot(appointment, now) is None:
                 continue

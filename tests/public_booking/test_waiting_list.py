@@ -171,3 +171,19 @@ def test_administration_task_runs_the_scan(world, administration_a):
                                                        return_value=4) as scan:
         assert tasks.waiting_list_scan.run() == 4
         scan.assert_called_once_with()
+
+
+def test_appointments_that_cannot_move_online_have_no_waiting_list(world, administration_a, client_a):
+    with tenant_context(administration_a):
+        by_agent = book(world, timezone.now() + timedelta(days=12), created_by=Appointment.CreatedBy.AGENT)
+        mine = book(world, timezone.now() + timedelta(days=13))
+        WaitingListEntry.objects.create(appointment=mine)
+    assert "Me prévenir" not in client_a.get(f"/rdv/{by_agent.uuid}/").content.decode()
+    response = client_a.post(f"/rdv/{by_agent.uuid}/liste-attente/", {"action": "join"}, follow=True)
+    assert "pris par un agent" in response.content.decode()
+    with tenant_context(administration_a):
+        assert not WaitingListEntry.objects.filter(appointment=by_agent).exists()
+        world.kind.citizen_can_move = False
+        world.kind.save()
+        assert job.waiting_list_scan(now=_local(1, 10), tz_name="Europe/Paris") == 0
+        assert not Message.objects.filter(kind="waiting_list_slot").exists()
