@@ -142,7 +142,8 @@ def _save_availability(request, *, agent, organisations, current=None):
     else:
         today = timezone.localdate()
         initial = {"first_day": today, "start_time": "09:00", "end_time": "12:00", "recurrence": "weekly",
-                   "weekdays": [today.weekday()], "organisation": organisations.first()}
+                   "weekdays": [today.weekday()], "organisation": organisations.first(),
+                   "location": choices["locations"].first()}
     form = AvailabilityForm(request.POST if request.method == "POST" else None, initial=initial, **choices)
     warnings = []
     if request.method == "POST" and form.is_valid():
