@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -79,11 +80,11 @@ def invited_type_ids(request) -> list[int]:
     return [value for value in ids if isinstance(value, int)]
 
 
-def _types(state: dict, match, *, filtered=True, request=None):
+def _types(state: dict, match, *, filtered=True, request=None, type_id=None):
     return journey_selectors.bookable_types(
         match=match, invited_type_ids=invited_type_ids(request) if request is not None else (),
         organisation_id=state.get("organisation") if filtered else None,
-        service_id=state.get("service") if filtered else None,
+        service_id=state.get("service") if filtered else None, type_id=type_id,
     )
 
 
@@ -92,9 +93,8 @@ def _chosen_type(request, state: dict, match):
     motif = state.get("motif")
     if motif is None:
         return None
-    for kind in _types(state, match, filtered=False, request=request):
-        if kind.pk == motif:
-            return kind
+    for kind in _types(state, match, filtered=False, request=request, type_id=motif):
+        return kind
     messages.warning(request, "Ce motif n'est pas proposé en ligne pour votre adresse. Choisissez un autre motif.")
     return None
 
@@ -245,11 +245,14 @@ def journey_slots(request):
         return redirect(_link("journey_places", state, lieu=None, semaine=None, creneau=None))
     week = journey_selectors.week_of_slots(appointment_type=kind, location_id=location.pk if location else None,
                                            agent_ids=match.agent_ids_for(kind), monday=state.get("semaine"))
-    days = [
-        {"day": day, "slots": [{"iso": slot.starts_at.isoformat(), "local": slot.starts_at.astimezone(week.tz)}
-                               for slot in slots]}
-        for day, slots in week.days
-    ]
+    days = []
+    for day, slots in week.days:  # labels formatted once here: ~100 slots through template filters cost more
+        label = date_format(day, "l j F")  # than the slot search itself (bench/public_booking.py)
+        times = [slot.starts_at.astimezone(week.tz).strftime("%H:%M") for slot in slots]
+        days.append({"day": day, "label": label, "slots": [
+            {"iso": slot.starts_at.isoformat(), "time": hour, "label": f"{label} à {hour}"}
+            for slot, hour in zip(slots, times, strict=True)
+        ]})
     next_available = None
     if week.next_available is not None:
         local = week.next_available.starts_at.astimezone(week.tz)
@@ -362,7 +365,7 @@ def journey_contact(request):
             else:
                 request.session[VERIFIED_SESSION_KEY] = {**pending, "at": time.time()}
                 request.session.pop(PENDING_SESSION_KEY, None)
-                messages.success(request, "Votre adresse est confirmée.")
+                messages.success(request, "Vos coordonnées sont confirmées.")
                 return redirect(here)
     elif action == "book" and (citizen or verified):
         if not ratelimit.hit(request, "booking"):
