@@ -16,6 +16,17 @@ from ..recurrence import to_utc
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 INVALID_DATE = "Saisissez une date valide (jj/mm/aaaa)."
+FIRST_YEAR, LAST_YEAR = 1950, 2150
+
+
+def _reasonable_year(value):
+    """Dates far in the past or future make no sense here (and would overflow date arithmetic)."""
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise forms.ValidationError(f"Choisissez une date entre {FIRST_YEAR} et {LAST_YEAR}.")
+
+
+class DateField(forms.DateField):
+    default_validators = [_reasonable_year]
 
 
 class AgentChoiceField(forms.ModelChoiceField):
@@ -39,7 +50,7 @@ class AgendaForm(forms.Form):
     )
     view = forms.ChoiceField(label="Affichage", choices=(("week", "Semaine"), ("day", "Jour")), required=False,
                              error_messages={"invalid_choice": "Affichage inconnu : choisissez jour ou semaine."})
-    date = forms.DateField(label="Date", required=False, widget=DATE_INPUT, input_formats=DATE_FORMATS,
+    date = DateField(label="Date", required=False, widget=DATE_INPUT, input_formats=DATE_FORMATS,
                            error_messages={"invalid": INVALID_DATE})
     weekends = forms.BooleanField(label="Samedis et dimanches", required=False)
     cancelled = forms.BooleanField(label="Rendez-vous annulés", required=False)
@@ -56,9 +67,9 @@ STATUS_FILTERS = (("", "Tous les statuts"), (TO_FILL, "À renseigner (passés)")
 
 
 class AppointmentFilterForm(forms.Form):
-    date_from = forms.DateField(label="Du", required=False, widget=DATE_INPUT, input_formats=DATE_FORMATS,
+    date_from = DateField(label="Du", required=False, widget=DATE_INPUT, input_formats=DATE_FORMATS,
                                 error_messages={"invalid": INVALID_DATE})
-    date_to = forms.DateField(label="Au", required=False, widget=DATE_INPUT, input_formats=DATE_FORMATS,
+    date_to = DateField(label="Au", required=False, widget=DATE_INPUT, input_formats=DATE_FORMATS,
                               error_messages={"invalid": INVALID_DATE})
     status = forms.ChoiceField(label="Statut", choices=STATUS_FILTERS, required=False,
                                error_messages={"invalid_choice": "Statut inconnu."})
@@ -114,7 +125,7 @@ class StatusForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    date = forms.DateField(label="Date", widget=DATE_INPUT, input_formats=DATE_FORMATS,
+    date = DateField(label="Date", widget=DATE_INPUT, input_formats=DATE_FORMATS,
                            error_messages={"required": "Indiquez la date.", "invalid": INVALID_DATE})
     time = forms.TimeField(label="Heure", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                            error_messages={"required": "Indiquez l'heure.",

@@ -163,14 +163,15 @@ def test_day_view_and_its_neighbours_skip_weekends(world):
 
 @pytest.mark.parametrize("params", [
     {"date": "2026-02-30"}, {"date": "demain"}, {"view": "mois"}, {"agent": "abc"}, {"agent": "99999999"},
-    {"agent": "1 OR 1=1"}, {"date": "9999-99-99", "weekends": "peut-être"},
+    {"agent": "1 OR 1=1"}, {"date": "9999-99-99", "weekends": "peut-être"}, {"date": "0001-01-01"},
+    {"date": "9999-12-31", "view": "day"}, {"agent": "99999999999999999999999"},
 ])
 def test_bad_parameters_give_french_errors_never_a_500(world, params):
     response = agenda(client_for(world, "basic"), **params)
     assert response.status_code == 200
     page = text(response)
     assert any(message in page for message in (
-        "Saisissez une date valide", "Affichage inconnu", REFUSED, "Sélectionnez un choix valide",
+        "Saisissez une date valide", "Affichage inconnu", REFUSED, "Choisissez une date entre 1950 et 2150.",
     ))
     assert "Mon agenda" in page
 
@@ -223,9 +224,11 @@ def test_a_busy_week_costs_the_same_number_of_queries(world):
     client = client_for(world, "basic")  # reads the admin's agenda: visible and "busy" appointments
     agenda(client, agent=agent.pk, date=MONDAY.isoformat())  # warm-up (session, content types)
     fill(2, 0)
+    agenda(client, agent=agent.pk, date=MONDAY.isoformat())
     small, response = count_queries(lambda: agenda(client, agent=agent.pk, date=MONDAY.isoformat(), weekends="1"))
     assert sum(len(day.items) for day in response.context["days"]) >= 4
     fill(40, 10)
+    agenda(client, agent=agent.pk, date=MONDAY.isoformat())  # again: the host cache lasts 10 s, filling takes longer
     large, response = count_queries(lambda: agenda(client, agent=agent.pk, date=MONDAY.isoformat(), weekends="1"))
     assert sum(len(day.appointments) for day in response.context["days"]) >= 42
     assert large == small, (small, large)

@@ -104,6 +104,8 @@ def test_past_appointments_to_fill_in(world):
 @pytest.mark.parametrize(("params", "message"), [
     ({"date_from": "2026-02-30"}, "Saisissez une date valide"),
     ({"date_to": "hier"}, "Saisissez une date valide"),
+    ({"date_to": "9999-12-31"}, "Choisissez une date entre 1950 et 2150."),
+    ({"date_from": "0001-01-01"}, "Choisissez une date entre 1950 et 2150."),
     ({"date_from": "2026-05-02", "date_to": "2026-05-01"}, "La date de fin doit être après la date de début."),
     ({"status": "supprimé"}, "Statut inconnu."),
     ({"agent": "abc"}, "Cet agent n'existe pas ou ne vous est pas visible."),

@@ -214,6 +214,7 @@ def test_a_slot_taken_meanwhile_is_a_409_in_french(world, monkeypatch):
 @pytest.mark.parametrize(("change", "message"), [
     ({"date": "2026-02-30"}, "Saisissez une date valide"),
     ({"date": ""}, "Indiquez la date."),
+    ({"date": "9999-12-31"}, "Choisissez une date entre 1950 et 2150."),
     ({"time": "25:00"}, "Saisissez une heure valide"),
     ({"duration_minutes": "0"}, "La durée est d'au moins 5 minutes."),
     ({"duration_minutes": "trente"}, "Saisissez un nombre entier de minutes."),
