@@ -129,7 +129,7 @@ class ResponsibleForm(forms.Form):
 
 class ReferentForm(forms.Form):
     agent = forms.ModelChoiceField(
-        label="Agent référent", queryset=Agent.objects.none(),
+        label="Agent référent", queryset=Agent.objects.none(), empty_label="Choisir un agent",
         error_messages={"invalid_choice": "Choisissez un agent d'une organisation de cet usager.",
                         "required": "Choisissez un agent."},
     )

@@ -30,6 +30,10 @@ from ..models import AppointmentAgent, Participation
 from .common import agent_view
 
 PAGE_SIZE = 30
+MERGE_LABELS = {
+    "first_name": "Prénom", "last_name": "Nom", "birth_name": "Nom de naissance", "birth_date": "Date de naissance",
+    "email": "E-mail", "phone": "Téléphone", "address": "Adresse", "city_code": "Code INSEE",
+}
 PICKER_SIZE = 10
 
 
@@ -181,7 +185,8 @@ def citizen_responsible(request, pk: int):
     search_form, term, page = _search(request, policy.citizens(scope).exclude(pk=citizen.pk), PICKER_SIZE)
     responsible = policy.citizens(scope).filter(pk=citizen.responsible_id).first() if citizen.responsible_id else None
     return render(request, "scheduling/citizens/responsible.html", {
-        "citizen": citizen, "responsible": responsible, "form": form, "search_form": search_form, "term": term, "page": page,
+        "citizen": citizen, "responsible": responsible, "form": form, "search_form": search_form, "term": term,
+        "page": page,
     }, status=400 if form.errors else 200)
 
 
@@ -235,10 +240,9 @@ def citizen_merge(request, pk: int):
     rows = []
     if merged is not None:
         for name in ("first_name", "last_name", *services.CITIZEN_MERGE_FILLED_FIELDS):
-            field = kept._meta.get_field(name)
             mine, theirs = getattr(kept, name), getattr(merged, name)
             rows.append({
-                "label": field.verbose_name.capitalize(), "kept": mine, "merged": theirs,
+                "label": MERGE_LABELS[name], "kept": mine, "merged": theirs,
                 "filled": mine in ("", None) and theirs not in ("", None)
                 and name in services.CITIZEN_MERGE_FILLED_FIELDS,
             })

@@ -54,6 +54,12 @@ def check(page, name: str, look: str) -> None:
     screenshot(page, f"{name}-{look}")
 
 
+def tick(page, label: str) -> None:
+    """Tick a checkbox as a person does, on its label (DSFR draws the box on the label)."""
+    page.get_by_text(label).click()
+    assert page.get_by_label(label).is_checked()
+
+
 def test_an_agent_manages_usager_records(page, live_app, demo_administration):
     from scheduling.models import Citizen
 
@@ -73,7 +79,7 @@ def test_an_agent_manages_usager_records(page, live_app, demo_administration):
     page.get_by_role("button", name="Enregistrer").click()
     assert page.get_by_role("heading", name="Cette personne a peut-être déjà une fiche").is_visible()
     check(page, "citizen-create-duplicates", look)
-    page.get_by_label("Je confirme qu'il s'agit d'une autre personne").check()
+    tick(page, "Je confirme qu'il s'agit d'une autre personne")
     page.get_by_role("button", name="Enregistrer").click()
     assert page.get_by_role("heading", name="Élodie Lefèvre", level=1).is_visible()
 
@@ -101,7 +107,7 @@ def test_an_agent_manages_usager_records(page, live_app, demo_administration):
     page.get_by_role("button", name="Rechercher").click()
     page.get_by_role("link", name=f"Choisir Élodie Lefèvre (fiche n° {elodie.pk})").click()
     check(page, "citizen-merge", look)
-    page.get_by_label("Je confirme la fusion").check()
+    tick(page, "Je confirme la fusion")
     page.get_by_role("button", name="Fusionner les deux fiches").click()
     assert page.get_by_role("link", name="Lou Lefèvre").is_visible()  # the relative moved
     with tenant_context(administration):
