@@ -324,3 +324,6 @@ def test_a_reminder_that_cannot_be_sent_is_explained(world, setup, message):
     response = client_for(world, "basic").post(url(appointment, "rappel"))
     assert response.status_code == 400 and message in text(response)
     assert snapshot(world, appointment) == before
+    if setup in ("cancelled", "past"):  # the page explains it instead of offering the button
+        page = text(client_for(world, "basic").get(url(appointment)))
+        assert "Envoyer un rappel</button>" not in page and message in page
