@@ -54,7 +54,8 @@ def describe_window(window, *, today: date | None = None) -> str:
     interval = window.interval or 1
     if window.recurrence == "weekly":
         every = "Toutes les semaines" if interval == 1 else f"Toutes les {interval} semaines"
-        text = f"{every} {_days(window.weekdays or [])}, {hours}"
+        days = _days(window.weekdays or [])
+        text = f"{every} {days}, {hours}" if days else f"{every}, {hours}"
     else:
         every = "Tous les mois" if interval == 1 else f"Tous les {interval} mois"
         n = (first_day.day - 1) // 7 + 1

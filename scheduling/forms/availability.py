@@ -106,7 +106,7 @@ class RecurrenceFields(ServiceErrorsMixin, forms.Form):
     until = date_field("Jusqu'au (inclus)", required=False,
                        help_text="Laissez vide pour une répétition sans fin.")
     excluded_dates = ExcludedDatesField(
-        label="Dates exclues", required=False,
+        label="Dates exclues", required=False, max_length=4000,
         help_text="Jours où la règle ne s'applique pas : une date par ligne, au format JJ/MM/AAAA.",
     )
 

@@ -405,6 +405,7 @@ def _window(**fields):
     ({"recurrence": "weekly", "weekdays": [2], "excluded_dates": [date(2026, 12, 30), date(2026, 12, 23)]},
      "Toutes les semaines le mercredi, de 09:00 à 12:00, sauf le 23/12/2026 et le 30/12/2026"),
     ({"start_time": time(22), "end_time": time(6)}, "Le lundi 7 décembre 2026, de 22:00 à 06:00 (le lendemain)"),
+    ({"recurrence": "weekly", "weekdays": []}, "Toutes les semaines, de 09:00 à 12:00"),
     ({"end_day": date(2026, 12, 9), "end_time": time(18)},
      "Du lundi 7 décembre 2026 à 09:00 au mercredi 9 décembre 2026 à 18:00"),
 ])
