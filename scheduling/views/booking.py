@@ -195,10 +195,10 @@ def _citizens(request, state) -> list[Citizen]:
 
 
 def _step_context(wid: str, current: str, kind, state) -> dict:
-    steps = []
-    for index, (name, label) in enumerate(STEPS, start=1):
+    steps, reached = [], [name for name, _ in STEPS].index(current) + 1
+    for index, (name, label) in enumerate(STEPS, start=1):  # earlier steps are links back, later ones text
         steps.append({"number": index, "label": label, "current": name == current,
-                      "url": reverse(name, args=[wid]) if name != "booking_wizard" else None})
+                      "url": reverse(name, args=[wid]) if 1 < index < reached else None})
     return {"wid": wid, "steps": steps, "kind": kind, "state": state, "tz": _tz(kind)}
 
 
