@@ -404,3 +404,47 @@ def test_removal_refuses_foreign_organisations(world, value):
         "Choisissez une organisation." in html(response)
     with tenant_context(world.administration):
         assert world.citizen.organisations.count() == 2
+
+
+def test_record_page_keeps_a_constant_number_of_queries(world):
+    client = client_for(world, "secretary")
+    path = f"/agents/usagers/{world.citizen.pk}/"
+
+    def measure():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        return len([q for q in queries.captured_queries if not q["sql"].startswith("SET ")])
+
+    measure()
+    small = measure()
+    with tenant_context(world.administration):
+        basic = world.agents["basic"]
+        for week in range(1, 13):
+            appointment_create(
+                appointment_type=world.pmi_type, starts_at=at(9) + timedelta(weeks=week), agents=[basic],
+                citizens=[world.citizen], actor=Actor.for_agent(basic), location=world.location,
+                accept_warnings=True,
+            )
+            relative = CitizenFactory(responsible=world.citizen)
+            relative.organisations.add(world.org)
+            world.citizen.referents.add(AgentFactory(services=[world.services["pmi"]], organisation=world.org))
+    assert measure() == small
+    assert small <= 20
+
+
+def test_a_cancelled_future_appointment_does_not_block_the_removal(world):
+    from scheduling.services import appointment_set_status
+
+    with tenant_context(world.administration):
+        citizen = CitizenFactory()
+        basic = world.agents["basic"]
+        appointment = appointment_create(
+            appointment_type=world.pmi_type, starts_at=at(9) + timedelta(weeks=2), agents=[basic],
+            citizens=[citizen], actor=Actor.for_agent(basic), location=world.location, accept_warnings=True,
+        )
+        appointment_set_status(appointment=appointment, status="excused", actor=Actor.for_agent(basic))
+    response = client_for(world, "basic").post(f"/agents/usagers/{citizen.pk}/retirer/", {"organisation": world.org.pk})
+    assert response.status_code == 302
+    with tenant_context(world.administration):
+        citizen.refresh_from_db()
+        assert citizen.deleted_at is not None and not citizen.organisations.exists()
