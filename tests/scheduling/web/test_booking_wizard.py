@@ -459,3 +459,53 @@ def test_a_right_lost_during_the_wizard_books_nothing(world):
     response = client.get(step(wid, "recapitulatif"), follow=True)
     assert "plus disponible" in html(response)
     assert count(world, Appointment, starts_at=at(10)) == 0
+
+
+# --- Summary: the messages it announces are those written ------------------------------------------
+
+def test_summary_announces_the_messages_that_booking_writes(world):
+    with tenant_context(world.administration):
+        no_email = CitizenFactory(email="", phone="+33611111111")
+        landline = CitizenFactory(phone="+33475000000", notify_by_email=False)
+        for citizen in (no_email, landline):
+            citizen.organisations.add(world.org)
+    client = client_for(world, "basic")
+    wid = prepare(world, client, citizens=[no_email, landline])
+    page = html(client.get(step(wid, "recapitulatif")))
+    assert "Pas d'e-mail (aucune adresse)" in page.replace("&#x27;", "'") and "SMS au +33611111111" in page
+    assert "Pas d'e-mail (refusé)" in page.replace("&#x27;", "'") and "Pas de SMS (pas un mobile)" in page
+    assert confirm(client, wid).status_code == 302
+    with tenant_context(world.administration):
+        appointment = Appointment.objects.get(starts_at=at(10))
+        booked = Message.objects.filter(appointment=appointment, recipient_kind="citizen", kind="booked")
+        sent = {(row.channel, row.recipient) for row in booked.exclude(status="skipped")}
+        assert sent == {("sms", "+33611111111")}
+
+
+def test_a_type_that_does_not_notify_says_so_and_sends_nothing(world):
+    with tenant_context(world.administration):
+        AppointmentType.objects.filter(pk=world.pmi_type.pk).update(visibility="visible_not_notified")
+    client = client_for(world, "basic")
+    wid = prepare(world, client)
+    summary = client.get(step(wid, "recapitulatif"))
+    assert "ce motif n'envoie pas de notification" in html(summary).replace("&#x27;", "'")
+    assert confirm(client, wid).status_code == 302
+    with tenant_context(world.administration):
+        appointment = Appointment.objects.get(starts_at=at(10))
+        assert not Message.objects.filter(appointment=appointment, recipient_kind="citizen").exclude(
+            status="skipped").exists()
+
+
+def test_a_relative_listed_is_added_with_one_button(world):
+    with tenant_context(world.administration):
+        child = CitizenFactory(responsible=world.citizen)
+        child.organisations.add(world.org)
+    client = client_for(world, "basic")
+    wid = start_wizard(client, world)
+    client.post(step(wid, "usagers"), {"action": "add", "citizen": world.citizen.pk})
+    page = client.get(step(wid, "usagers"))
+    assert page.context["relatives"] == [child]
+    client.post(step(wid, "usagers"), {"action": "add", "citizen": child.pk})
+    assert client.session["booking_wizards"][wid]["citizens"] == [world.citizen.pk, child.pk]
+    summary = html(client.post(step(wid, "horaire"), details(world), follow=True))
+    assert f"messages adressés à {world.citizen}" in summary

@@ -222,3 +222,29 @@ def test_query_count_does_not_grow_with_the_data(world):
         return [q for q in queries.captured_queries if not q["sql"].startswith("SET search_path")]
 
     assert len(counted(large)) == len(counted(small)) <= 17
+
+
+def test_chosen_locations_filter_the_results(world):
+    with tenant_context(world.administration):
+        annex = LocationFactory(organisation=world.org, name="Annexe du Port")
+        AvailabilityFactory(agent=world.agents["basic"], location=annex, first_day=MONDAY, weekdays=[5],
+                            appointment_types=[world.pmi_type])
+    both = search(world)
+    assert {row["location"] for row in both.context["results"]} == {world.location, annex}
+    only = search(world, locations=[annex.pk])
+    assert [row["location"] for row in only.context["results"]] == [annex]
+    assert only.context["grid_location"] == annex
+
+
+def test_a_type_without_place_has_its_own_grid(world):
+    """A phone type: availabilities without a location give a "Sans lieu" row and its week."""
+    with tenant_context(world.administration):
+        world.pmi_type.mode = "phone"
+        world.pmi_type.save()
+        world.availabilities["basic"].location = None
+        world.availabilities["basic"].save()
+    response = search(world, lieu="aucun")
+    assert response.context["grid_key"] == "aucun" and response.context["grid_location"] is None
+    assert "Sans lieu (par téléphone)" in html(response)
+    monday = next(day for day in response.context["days"] if day["date"] == MONDAY)
+    assert monday["slots"] and "location" not in parse_qs(urlparse(monday["slots"][0]["url"]).query)
