@@ -574,6 +574,7 @@ def test_branding_colour_and_logo(world, restore_branding, administration_b):
         logo_url = stored.logo.url
     served = client.get(logo_url)
     assert served.status_code == 200 and served["Content-Type"] == "image/png", logo_url
+    assert b"".join(served.streaming_content).startswith(b"\x89PNG")  # read to the end: the file closes
     assert make_client(administration_b).get(logo_url).status_code == 404  # never on another host
     for data, message in [
         ({"brand_colour": "bleu"}, "#RRVVBB"),
@@ -588,6 +589,7 @@ def test_branding_colour_and_logo(world, restore_branding, administration_b):
         assert stored.brand_colour == "#123456"
     client.post(url, {"brand_colour": "#123456", "remove_logo": "on"})
     assert not Administration.objects.get(pk=world.administration.pk).logo
+    assert client.get(logo_url).status_code == 404  # the file went with it
 
 
 def test_organisation_admin_cannot_change_administration_settings(world, restore_branding):
