@@ -28,12 +28,16 @@ class CitizenChoiceField(forms.ModelChoiceField):
 class CitizenForm(forms.ModelForm):
     """Identity, contact details and notification choices of a usager."""
 
+    # Typed as people write it ("+262 (0)6 92 12 34 56"): longer than the stored E.164 form.
+    phone = forms.CharField(label="Téléphone", required=False, max_length=40,
+                            widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))
+
     class Meta:
         model = Citizen
         fields = ["first_name", "last_name", "birth_name", "birth_date", "email", "phone", "address", "city_code",
                   "notify_by_email", "notify_by_sms"]
         labels = {"phone": "Téléphone", "city_code": "Code INSEE de la commune"}
-        widgets = {"birth_date": DATE_INPUT, "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"})}
+        widgets = {"birth_date": DATE_INPUT}
         error_messages = {
             "first_name": {"required": "Indiquez le prénom."},
             "last_name": {"required": "Indiquez le nom."},
@@ -114,6 +118,8 @@ class CitizenCreateForm(CitizenForm):
 
 class RelativeForm(CitizenForm):
     """A relative (a child, a person in his care): names and birth date, contact through the responsible."""
+
+    phone = None
 
     class Meta(CitizenForm.Meta):
         fields = ["first_name", "last_name", "birth_date"]

@@ -250,7 +250,7 @@ def test_edit_changes_the_record_and_refuses_bad_input(world):
     client = client_for(world, "colleague")
     path = f"/agents/usagers/{world.citizen.pk}/modifier/"
     assert client.get(path).status_code == 200
-    response = client.post(path, valid_data(phone="+262 692 12 34 56", email="nouveau@exemple.fr"))
+    response = client.post(path, valid_data(phone="+262 (0) 692 12 34 56", email="nouveau@exemple.fr"))
     assert response.status_code == 302
     with tenant_context(world.administration):
         world.citizen.refresh_from_db()
