@@ -101,3 +101,65 @@ def test_unknown_link_is_a_french_page(page, live_app, booked):
     assert response.status == 404
     assert page.get_by_role("heading", name="Page introuvable").is_visible()
     check(page, f"public-404-{look}")
+
+
+def test_other_self_service_pages_are_accessible(page, live_app, booked):
+    """Prescripteur, sessions, invitation and account pages: axe-core at both widths, both looks."""
+    from public_booking.self_service import invitation_token
+    from scheduling import services
+    from scheduling.models import AppointmentType, Citizen
+    from tests.factories import PASSWORD
+
+    administration, look, appointment = booked
+    slug = administration.slug
+    with tenant_context(administration):
+        kind = appointment.appointment_type
+        kind.bookable_by = AppointmentType.BookableBy.EVERYONE
+        kind.save()
+        citizen = Citizen.objects.get(participations__appointment=appointment)
+        agent = appointment.agents.get()
+        collective = AppointmentType.objects.create(
+            organisation=kind.organisation, service=kind.service, name="Atelier de groupe", collective=True,
+            default_capacity=5, bookable_by=AppointmentType.BookableBy.EVERYONE)
+        services.appointment_create(
+            appointment_type=collective, starts_at=appointment.starts_at + timedelta(days=1), agents=[agent],
+            citizens=[], actor=services.Actor.for_agent(agent), location=appointment.location, accept_warnings=True)
+        token = invitation_token(citizen=citizen, appointment_type=kind)
+        email = citizen.account.email
+
+    page.goto(live_app.url("/prescripteur/", slug))
+    check(page, f"prescriber-start-{look}")
+    page.get_by_role("link", name=kind.name).click()
+    page.get_by_role("button", name="Confirmer le rendez-vous").click()  # empty: French errors
+    assert page.get_by_text("Ce champ est obligatoire.").first.is_visible()
+    check(page, f"prescriber-book-errors-{look}")
+
+    page.goto(live_app.url("/ateliers/", slug))
+    check(page, f"sessions-anonymous-{look}")
+    page.get_by_role("link", name="S'inscrire sans compte").first.click()
+    check(page, f"session-guest-{look}")
+
+    page.goto(live_app.url(f"/invitation-rdv/{token}/", slug))
+    check(page, f"invitation-home-{look}")
+    page.get_by_role("link", name=kind.name).click()
+    check(page, f"invitation-book-{look}")
+    page.goto(live_app.url("/invitation-rdv/faux-lien/", slug))
+    check(page, f"invitation-invalid-{look}")
+
+    page.goto(live_app.url("/comptes/login/", slug))
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state("load")
+    for path, name in (("/mes-rendez-vous/", "my-appointments"), ("/mon-compte/", "account"),
+                       ("/mon-compte/notifications/", "notifications"), ("/mon-compte/proches/", "relatives"),
+                       ("/mon-compte/proches/ajouter/", "relative-add"), ("/mon-compte/supprimer/", "account-delete"),
+                       ("/ateliers/", "sessions")):
+        page.goto(live_app.url(path, slug))
+        check(page, f"{name}-{look}")
+    page.goto(live_app.url("/mon-compte/proches/ajouter/", slug))
+    page.locator("#id_first_name").fill("Léa")
+    page.locator("#id_last_name").fill("Martin")
+    page.get_by_role("button", name="Enregistrer").click()
+    assert page.get_by_role("link", name="Modifier Léa Martin").is_visible()
+    check(page, f"relatives-filled-{look}")
