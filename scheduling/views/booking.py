@@ -61,6 +61,13 @@ class StaleWizard(Exception):
         self.message, self.step = message, step
 
 
+def _id(value) -> int | None:
+    """A positive database id typed in a form or a link, or None ("12" yes; "²", "-1", "1e3", "x" no)."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value) or None
+
+
 def _actor(request) -> Actor:
     return Actor.for_agent(request.scope.agent)
 
@@ -269,14 +276,14 @@ def _prefill(request, kind) -> dict:
     agent_id, location_id, start = (request.GET.get(name, "") for name in ("agent", "location", "start"))
     if agent_id:
         members = AgentRole.objects.filter(organisation_id=kind.organisation_id).values("agent_id")
-        if agent_id.isdigit() and policy.agents(request.scope).filter(pk=agent_id, pk__in=members).exists():
-            prefill["agent"] = int(agent_id)
+        if _id(agent_id) and policy.agents(request.scope).filter(pk=_id(agent_id), pk__in=members).exists():
+            prefill["agent"] = _id(agent_id)
         else:
             ignored = True
     if location_id:
         visible = policy.locations(request.scope).filter(organisation_id=kind.organisation_id)
-        if location_id.isdigit() and visible.filter(pk=location_id).exists():
-            prefill["location"] = int(location_id)
+        if _id(location_id) and visible.filter(pk=_id(location_id)).exists():
+            prefill["location"] = _id(location_id)
         else:
             ignored = True
     if start:
@@ -309,7 +316,7 @@ def booking_wizard_citizens(request, wid: str):
         action = request.POST.get("action", "")
         if action in ("add", "remove"):
             raw = request.POST.get("citizen", "")
-            citizen = visible.filter(pk=raw).first() if raw.isdigit() else None
+            citizen = visible.filter(pk=_id(raw)).first() if _id(raw) else None
             if citizen is None:
                 error = "Cet usager n'existe pas ou ne vous est pas accessible."
             else:
@@ -350,7 +357,7 @@ def booking_wizard_citizens(request, wid: str):
                 return redirect("booking_wizard_details", wid)
         else:
             error = "Action inconnue."
-    elif request.GET.get("proche_de", "").isdigit():
+    elif _id(request.GET.get("proche_de", "")):
         create = booking_forms.CitizenCreateForm(prefix="nouveau", responsibles=visible,
                                                  initial={"responsible": request.GET["proche_de"]})
     selected = _citizens(request, state)
@@ -594,7 +601,7 @@ def collective_session(request, pk: int):
             elif action == "remove":
                 raw = request.POST.get("participation", "")
                 participation = session.participations.filter(pk=raw).exclude(
-                    status__in=("excused", "revoked")).select_related("citizen").first() if raw.isdigit() else None
+                    status__in=("excused", "revoked")).select_related("citizen").first() if _id(raw) else None
                 if participation is None:
                     raise ValidationError("Cette inscription n'existe pas ou est déjà annulée.")
                 participant_remove(participation=participation, actor=_actor(request))

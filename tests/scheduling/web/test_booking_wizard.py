@@ -509,3 +509,14 @@ def test_a_relative_listed_is_added_with_one_button(world):
     assert client.session["booking_wizards"][wid]["citizens"] == [world.citizen.pk, child.pk]
     summary = html(client.post(step(wid, "horaire"), details(world), follow=True))
     assert f"messages adressés à {world.citizen}" in summary
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "-1", "1e3", "0", "99999999999999999999999"])
+def test_odd_ids_never_break_a_page(world, value):
+    client = client_for(world, "basic")
+    response = client.get(START, {"type": world.pmi_type.pk, "agent": value, "location": value, "start": value})
+    assert response.status_code == 302
+    wid = response["Location"].split("/")[3]
+    assert client.post(step(wid, "usagers"), {"action": "add", "citizen": value}).status_code == 400
+    assert client.get(step(wid, "usagers"), {"proche_de": value, "q": value}).status_code == 200
+    assert client.get(START, {"type": value}).status_code == 200

@@ -271,3 +271,12 @@ def test_assigned_agent_of_another_service_sees_but_may_not_manage(world):
     assert client.post(f"/agents/ateliers/{workshop.pk}/", {"action": "add", "citizen": world.citizen.pk}
                        ).status_code == 403
     assert client.get(f"/agents/ateliers/{workshop.pk}/dupliquer/").status_code == 403
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "-1", "0", "99999999999999999999999"])
+def test_odd_ids_never_break_the_session_page(world, value):
+    workshop = session(world)
+    client = client_for(world, "basic")
+    for data in ({"action": "add", "citizen": value}, {"action": "remove", "participation": value}):
+        assert client.post(f"/agents/ateliers/{workshop.pk}/", data).status_code == 400
+    assert client.get(f"/agents/ateliers/{workshop.pk}/", {"q": value}).status_code == 200

@@ -248,3 +248,11 @@ def test_a_type_without_place_has_its_own_grid(world):
     assert "Sans lieu (par téléphone)" in html(response)
     monday = next(day for day in response.context["days"] if day["date"] == MONDAY)
     assert monday["slots"] and "location" not in parse_qs(urlparse(monday["slots"][0]["url"]).query)
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "-1", "0", "99999999999999999999999"])
+def test_odd_ids_never_break_the_search(world, value):
+    for name in ("appointment_type", "locations", "agents", "teams"):
+        response = search(world, **{name: value})
+        assert response.status_code == 200
+        assert name in response.context["form"].errors
