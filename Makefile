@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 DATABASE_NAME ?= rdv
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(DATABASE_NAME)
 
-.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding bench-slots bench-messaging clean-test-db
+.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding bench-slots bench-messaging bench-public-booking clean-test-db
 
 $(STAMP): requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "ERREUR : $(PYTHON) est introuvable. Installez Python 3.11 (python3.11 et python3.11-venv)."; exit 1; }
@@ -52,6 +52,11 @@ bench-onboarding: demo
 ## make bench-slots [ARGS="--reuse"]: slots, next availability and booking on a generated administration (own database).
 bench-slots: venv services
 	@$(PY) bench/slots.py $(ARGS)
+
+## make bench-public-booking [ARGS="--reuse"]: req/s of the usagers' week-of-slots page vs a trivial page (gunicorn + wrk).
+bench-public-booking: venv services
+	@command -v wrk >/dev/null || sudo -n apt-get install -y wrk || apt-get install -y wrk
+	@$(PY) bench/public_booking.py $(ARGS)
 
 ## make bench-messaging [ARGS="--count 5000"]: 100,000 SMS reminders through the outbox, a Celery worker and a fake Brevo (own database).
 bench-messaging: venv services

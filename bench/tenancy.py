@@ -102,11 +102,11 @@ def wait_ready(label: str, proc: subprocess.Popen, port: int, timeout: float = 3
     raise SystemExit(f"{label}: gunicorn did not answer within {timeout:.0f} s")
 
 
-def wrk(port: int, duration: int) -> tuple[float, int]:
+def wrk(port: int, duration: int, *, path: str = PATH, host: str = HOST) -> tuple[float, int]:
     """Requests per second and count of errors (socket errors + non-2xx) of one wrk run."""
     command = [
         "wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "5s",
-        "-H", f"Host: {HOST}", f"http://127.0.0.1:{port}{PATH}",
+        "-H", f"Host: {host}", f"http://127.0.0.1:{port}{path}",
     ]
     out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

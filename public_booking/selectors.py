@@ -19,7 +19,8 @@ PUBLIC_BOOKABLE = (AppointmentType.BookableBy.EVERYONE,)
 INVITED_BOOKABLE = (AppointmentType.BookableBy.AGENTS_PRESCRIBERS_AND_INVITED,)
 
 
-def bookable_types(*, match: SectorMatch, invited_type_ids=(), organisation_id=None, service_id=None):
+def bookable_types(*, match: SectorMatch, invited_type_ids=(), organisation_id=None, service_id=None,
+                   type_id=None):
     """Types an usager may book from this address: open to everyone (or invited ones, ``invited_type_ids``
     given by an invitation), not archived, not collective, visible from the address's sectors."""
     from django.db.models import Q
@@ -34,6 +35,8 @@ def bookable_types(*, match: SectorMatch, invited_type_ids=(), organisation_id=N
         types = types.filter(organisation_id=organisation_id)
     if service_id is not None:
         types = types.filter(service_id=service_id)
+    if type_id is not None:
+        types = types.filter(pk=type_id)
     return [kind for kind in types if match.type_is_visible(kind)]
 
 
@@ -131,7 +134,8 @@ def week_of_slots(*, appointment_type: AppointmentType, location_id, agent_ids, 
     start = datetime.combine(monday, time.min, tzinfo=tz)
     end = datetime.combine(monday + timedelta(days=7), time.min, tzinfo=tz)
     slots = scheduling_selectors.slots_for(appointment_type=appointment_type, start=start, end=end,
-                                           location_id=location_id, agent_ids=agent_ids, now=now)
+                                           location_id=location_id, agent_ids=agent_ids, now=now,
+                                           use_cache=True)  # read-only page: see scheduling.slot_cache
     slots = [slot for slot in slots if slot.location_id == location_id]
     by_day = {monday + timedelta(days=i): [] for i in range(7)}
     seen = set()

@@ -6,6 +6,9 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Prise de rendez-vous"
 
     def ready(self):
+        from . import slot_cache
+
+        slot_cache.connect_receivers()
         from tenants.selectors import count_rows, register_counter
 
         from .models import Agent, Appointment

@@ -12,6 +12,7 @@ from django.contrib.postgres.fields import RangeBoundary
 from django.db.models import BigIntegerField, Count, Func, Q, Sum
 from django.utils import timezone
 
+from . import slot_cache
 from . import slots as slot_engine
 from .holidays import public_holidays
 from .models import (
@@ -90,8 +91,17 @@ def _local_dates(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[date, da
 
 def slot_inputs(
     *, appointment_type: AppointmentType, start: datetime, end: datetime, location_id=None, agent_ids=None,
+    use_cache: bool = False,
 ) -> SlotInputs:
-    """Everything the algorithm needs for one type over [start, end): three queries."""
+    """Everything the algorithm needs for one type over [start, end): three queries, or none with
+    ``use_cache`` when another reader computed them since the last write (``scheduling.slot_cache``)."""
+    if use_cache:
+        return slot_cache.cached(
+            ("inputs", appointment_type.pk, location_id, slot_cache.agents_key(agent_ids), start.isoformat(),
+             end.isoformat()),
+            lambda: slot_inputs(appointment_type=appointment_type, start=start, end=end, location_id=location_id,
+                                agent_ids=agent_ids),
+        )
     organisation = appointment_type.organisation
     tz = ZoneInfo(organisation.timezone)
     first, last = _local_dates(start, end, tz)
@@ -133,25 +143,41 @@ def booking_window(appointment_type: AppointmentType, now: datetime) -> tuple[da
 
 def slots_for(
     *, appointment_type: AppointmentType, start: datetime, end: datetime, audience: str = "usager",
-    location_id=None, agent_ids=None, now: datetime | None = None,
+    location_id=None, agent_ids=None, now: datetime | None = None, use_cache: bool = False,
+    apply_window: bool = True,
 ) -> list[slot_engine.Slot]:
     """Free slots of a type in [start, end): usagers and prescribers within the booking window and one
-    slot per start time; agents every free slot, one per agent."""
+    slot per start time; agents every free slot, one per agent. ``use_cache``: read pages only."""
     now = now or timezone.now()
+    if use_cache and start >= now:
+        # A range wholly in the future: its slots do not depend on "now" except through the booking
+        # window, which is applied here on the cached list (scheduling.slot_cache explains the validity).
+        every = slot_cache.cached(
+            ("slots", audience, appointment_type.pk, location_id, slot_cache.agents_key(agent_ids),
+             start.isoformat(), end.isoformat()),
+            lambda: slots_for(appointment_type=appointment_type, start=start, end=end, audience=audience,
+                              location_id=location_id, agent_ids=agent_ids, now=now, apply_window=False),
+        )
+        if audience != "usager":
+            return every
+        window_start, window_end = booking_window(appointment_type, now)
+        return [slot for slot in every if window_start <= slot.starts_at <= window_end]
     inputs = slot_inputs(appointment_type=appointment_type, start=start, end=end, location_id=location_id,
-                         agent_ids=agent_ids)
+                         agent_ids=agent_ids, use_cache=use_cache)
     if not inputs.openings:
         return []
     return slot_engine.compute_slots(
         openings=inputs.openings, busy=inputs.busy, absences=inputs.absences, holidays=inputs.holidays,
         tz=inputs.tz, duration=appointment_type.duration, now=now, range_start=start, range_end=end,
-        window=booking_window(appointment_type, now) if audience == "usager" else None, audience=audience,
+        window=booking_window(appointment_type, now) if audience == "usager" and apply_window else None,
+        audience=audience,
     )
 
 
 def next_availability_for(
     *, appointment_type: AppointmentType, after: datetime, audience: str = "usager", location_id=None,
     agent_ids=None, now: datetime | None = None, horizon: timedelta = timedelta(days=183), per_location=False,
+    use_cache: bool = False,
 ):
     """The first free slot at or after ``after`` (for one location, or per location of the type)."""
     now = now or timezone.now()
@@ -160,7 +186,7 @@ def next_availability_for(
     if horizon_end <= after:
         return {} if per_location else None
     inputs = slot_inputs(appointment_type=appointment_type, start=after, end=horizon_end, location_id=location_id,
-                         agent_ids=agent_ids)
+                         agent_ids=agent_ids, use_cache=use_cache)
     if not inputs.openings:
         return {} if per_location else None
     function = slot_engine.next_availability_by_location if per_location else slot_engine.next_availability

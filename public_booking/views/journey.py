@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html_join
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -35,6 +36,8 @@ from ..forms import AddressForm, CodeForm, ContactForm, DetailsForm, JourneyStat
 STATE_KEYS = ("adresse", "insee", "rue", "lat", "lon", "organisation", "service", "motif", "lieu", "semaine",
               "creneau")
 VERIFIED_SESSION_KEY = "journey_contact"
+SLOT_BUTTON = ('<li><button type="submit" class="fr-btn fr-btn--secondary fr-btn--sm" name="creneau" value="{}" '
+               'aria-label="{} à {}">{}</button></li>')
 PENDING_SESSION_KEY = "journey_pending_contact"
 BOOKED_SESSION_KEY = "journey_booked"
 VERIFIED_FOR = 30 * 60  # seconds a confirmed contact may book without a new code
@@ -246,13 +249,15 @@ def journey_slots(request):
     week = journey_selectors.week_of_slots(appointment_type=kind, location_id=location.pk if location else None,
                                            agent_ids=match.agent_ids_for(kind), monday=state.get("semaine"))
     days = []
-    for day, slots in week.days:  # labels formatted once here: ~100 slots through template filters cost more
-        label = date_format(day, "l j F")  # than the slot search itself (bench/public_booking.py)
-        times = [slot.starts_at.astimezone(week.tz).strftime("%H:%M") for slot in slots]
-        days.append({"day": day, "label": label, "slots": [
-            {"iso": slot.starts_at.isoformat(), "time": hour, "label": f"{label} à {hour}"}
-            for slot, hour in zip(slots, times, strict=True)
-        ]})
+    for day, slots in week.days:
+        # The buttons are built here, not by a template loop: a busy week has a hundred of them and the
+        # loop cost more than the slot search itself (bench/public_booking.py).
+        label = date_format(day, "l j F")
+        buttons = format_html_join(
+            "", SLOT_BUTTON, ((slot.starts_at.isoformat(), label, hour, hour) for slot, hour in
+                              ((slot, slot.starts_at.astimezone(week.tz).strftime("%H:%M")) for slot in slots)),
+        )
+        days.append({"day": day, "label": label, "count": len(slots), "buttons": buttons})
     next_available = None
     if week.next_available is not None:
         local = week.next_available.starts_at.astimezone(week.tz)

@@ -1,0 +1,108 @@
+"""A shared cache of the slot engine's inputs (openings, busy times, absences, holidays), for the pages
+that many people read at once (the usagers' week of slots, next availabilities).
+
+What is cached is only what the database says — never a computed slot list: slots are always computed
+afresh from the inputs with the current time, so the booking window and "already started" stay exact.
+
+Correctness rests on a **version** per administration (the cache's keys already carry the schema):
+every write that can change a slot — an appointment, its agents or status, a plage, an absence, a type,
+a place, an agent, his roles or services, an organisation — replaces the version with a new random value,
+once at the write and once **after its transaction commits**, so no entry computed from the state before
+the commit is read after it. An entry
+of an older version is never read again and expires on its own (``TIMEOUT``). The version is random
+rather than a counter, so a version key lost by Redis cannot bring back old entries.
+
+Bookings never use this cache: the booking service decides under row locks and the exclusion constraint,
+so a stale read can at worst show a slot that the booking then refuses ("créneau plus disponible").
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "slot-inputs:version"
+TIMEOUT = 300  # seconds an entry may live (a safety net: invalidation is by version)
+
+
+def current_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = secrets.token_hex(8)
+        if not cache.add(VERSION_KEY, version, timeout=None):
+            version = cache.get(VERSION_KEY) or version
+    return version
+
+
+def _bump() -> None:
+    try:
+        cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
+    except Exception:  # Redis down: entries expire after TIMEOUT; log loudly, never break the write
+        logger.exception("slot cache: the version could not be replaced")
+
+
+def invalidate() -> None:
+    """Called by every write that may change a slot. The version is replaced at once (so that reads in
+    the same transaction never reuse older entries) and again after the commit (so that an entry computed
+    by another reader before the commit, under the intermediate version, is never read afterwards)."""
+    _bump()
+    transaction.on_commit(_bump)
+
+
+def agents_key(agent_ids) -> str:
+    return "all" if agent_ids is None else ",".join(str(pk) for pk in sorted(agent_ids))
+
+
+def cached(key_parts: tuple, compute):
+    """``compute()`` stored under the current version and ``key_parts``; the cache failing means computing."""
+    try:
+        key = f"slot-inputs:{current_version()}:" + ":".join(str(part) for part in key_parts)
+        value = cache.get(key)
+    except Exception:
+        logger.warning("slot cache unavailable: computing without it", exc_info=True)
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, timeout=TIMEOUT)
+        except Exception:
+            logger.warning("slot cache: could not store an entry", exc_info=True)
+    return value
+
+
+def connect_receivers() -> None:
+    """Model signals (any path: services, API, admin, console) and the scheduling events."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    from . import events
+    from .models import (
+        Absence,
+        Agent,
+        AgentRole,
+        Appointment,
+        AppointmentAgent,
+        AppointmentType,
+        Availability,
+        Location,
+        Organisation,
+        Participation,
+    )
+
+    def receiver(**kwargs):
+        invalidate()
+
+    for model in (Absence, Agent, AgentRole, Appointment, AppointmentAgent, AppointmentType, Availability,
+                  Location, Organisation, Participation):
+        post_save.connect(receiver, sender=model, dispatch_uid=f"slot_cache_save_{model.__name__}", weak=False)
+        post_delete.connect(receiver, sender=model, dispatch_uid=f"slot_cache_delete_{model.__name__}", weak=False)
+    for through in (Availability.appointment_types.through, Agent.services.through):
+        m2m_changed.connect(receiver, sender=through, dispatch_uid=f"slot_cache_m2m_{through.__name__}", weak=False)
+    for signal in (events.appointment_booked, events.appointment_moved, events.appointment_cancelled,
+                   events.appointment_status_changed, events.participant_added, events.participant_removed,
+                   events.appointment_deleted):
+        signal.connect(receiver, dispatch_uid=f"slot_cache_event_{id(signal)}", weak=False)
