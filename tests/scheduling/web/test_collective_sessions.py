@@ -280,3 +280,26 @@ def test_odd_ids_never_break_the_session_page(world, value):
     for data in ({"action": "add", "citizen": value}, {"action": "remove", "participation": value}):
         assert client.post(f"/agents/ateliers/{workshop.pk}/", data).status_code == 400
     assert client.get(f"/agents/ateliers/{workshop.pk}/", {"q": value}).status_code == 200
+
+
+def test_session_list_query_count_does_not_grow(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(world, "basic")
+    session(world)
+    client.get("/agents/ateliers/")
+
+    def counted():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/agents/ateliers/").status_code == 200
+        return len([q for q in queries.captured_queries if not q["sql"].startswith("SET search_path")])
+
+    small = counted()
+    for hour in (8, 10, 12, 16, 18):
+        workshop = session(world, starts_at=at(hour), capacity=3)
+        with tenant_context(world.administration):
+            participant_add(appointment=workshop, citizen=world.citizens[0],
+                            actor=Actor.for_agent(world.agents["basic"]))
+    client.get("/agents/ateliers/")
+    assert counted() == small <= 10
