@@ -1,5 +1,6 @@
 """Demo content of an administration for ``make run`` (``bootstrap_demo``): an organisation, its services,
-places, types of every mode, agents with their weekly plages, usagers and a few appointments, so that every
+places, types of every mode, agents with their weekly plages, a team, sectors (communes) attributed to the
+organisation, usagers and a few appointments, so that every
 page has something to show. Idempotent: nothing is added to an administration that already has an
 organisation. Runs in the administration's schema; bookings go through the real services (and so write
 their notifications)."""
@@ -22,12 +23,18 @@ from .models import (
     Location,
     Organisation,
     Recurrence,
+    Sector,
+    SectorAttribution,
     Service,
+    Team,
+    Zone,
 )
 from .services import Actor, appointment_create, participant_add
 
 PROFILES = {
     "departement": {
+        "sectors": [("Valence et environs", "valence", [("26362", "Valence"), ("26058", "Bourg-lès-Valence")]),
+                    ("Vallée de la Drôme", "vallee-drome", [("26108", "Crest"), ("26004", "Allex")])],
         "organisation": ("Maison des solidarités du Centre", "12 rue de la République, 26000 Valence",
                          "04 75 00 00 00"),
         "services": [("PMI", "PMI", False), ("Service social", "SOCIAL", False), ("Secrétariat", "SECR", True)],
@@ -42,6 +49,7 @@ PROFILES = {
         ],
     },
     "commune": {
+        "sectors": [("Commune de Valence", "valence", [("26362", "Valence")])],
         "organisation": ("Mairie - Accueil des usagers", "1 place de l'Hôtel de Ville, 26000 Valence",
                          "04 75 11 11 11"),
         "services": [("État civil", "EC", False), ("Urbanisme", "URBA", False), ("Accueil", "ACC", True)],
@@ -110,6 +118,13 @@ def demo_populate(*, kind: str, timezone_name: str, users: dict) -> bool:
             availability.appointment_types.set(individual)
     Absence.objects.create(agent=agent, title="Formation", first_day=_next_weekday(today, 4),
                            end_day=_next_weekday(today, 4), start_time=time(9), end_time=time(12))
+    team = Team.objects.create(organisation=organisation, name="Équipe de l'accueil")
+    team.agents.set([admin, agent])
+    for sector_name, code, communes in profile["sectors"]:
+        sector = Sector.objects.create(name=sector_name, code=code)
+        for city_code, city_name in communes:
+            Zone.objects.create(sector=sector, level=Zone.Level.CITY, city_code=city_code, city_name=city_name)
+        SectorAttribution.objects.create(sector=sector, organisation=organisation)
     citizens = []
     for first, last, email, mobile in CITIZENS:
         citizen = Citizen.objects.create(first_name=first, last_name=last, email=email, phone=mobile)

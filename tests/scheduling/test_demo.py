@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from scheduling.demo import demo_populate
-from scheduling.models import Agent, Appointment, AppointmentType, Location
+from scheduling.models import Agent, Appointment, AppointmentType, Location, SectorAttribution, Team, Zone
 from scheduling.selectors import slots_for
 from tenants.accounts.models import User
 from tenants.services import administration_create
@@ -33,6 +33,9 @@ def test_demo_content_is_complete_and_added_once(committed):
         assert set(AppointmentType.objects.values_list("mode", flat=True)) == {"in_person", "phone", "home"}
         assert Appointment.objects.filter(appointment_type__collective=True).get().participations.count() == 1
         assert Appointment.objects.count() == 5
+        assert Team.objects.get().agents.count() == 2
+        assert set(Zone.objects.values_list("city_code", flat=True)) == {"26362", "26058", "26108", "26004"}
+        assert SectorAttribution.objects.filter(agent__isnull=True).count() == 2
         kind = AppointmentType.objects.get(name="Consultation PMI")
         now = timezone.now()
         slots = slots_for(appointment_type=kind, location_id=Location.objects.order_by("pk").first().pk, start=now,
