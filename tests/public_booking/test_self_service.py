@@ -287,3 +287,37 @@ def test_my_appointments_needs_a_signed_in_usager(world, administration_a, clien
     agent = login_client(administration_a, agent_a)
     response = agent.get("/mes-rendez-vous/")
     assert response.status_code == 403 and "réservée aux usagers" in response.content.decode()
+
+
+# --- No 500 on bad input -------------------------------------------------------------------------
+
+GARBAGE = [{}, {"starts_at": "\x00"}, {"citizen": "-1", "action": "x" * 5000}, {"lieu": "1e9", "semaine": "\x00"},
+           {"confirm": "peut-être", "notify_by_email": "\x00", "first_name": "\x00"}]
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "usager"])
+def test_no_500_on_garbage(world, administration_a, client_a, signed_in):
+    with tenant_context(administration_a):
+        appointment = book(world, timezone.now() + timedelta(days=9))
+    client = login_client(administration_a, world.user) if signed_in else client_a
+    paths = [
+        f"/rdv/{appointment.uuid}/", f"/rdv/{appointment.uuid}/annuler/", f"/rdv/{appointment.uuid}/deplacer/",
+        f"/rdv/{appointment.uuid}/liste-attente/", "/mes-rendez-vous/", "/mon-compte/", "/mon-compte/notifications/",
+        "/mon-compte/proches/", "/mon-compte/proches/ajouter/", "/mon-compte/proches/0/", "/mon-compte/supprimer/",
+        "/ateliers/", f"/ateliers/{appointment.uuid}/inscription/", f"/ateliers/{appointment.uuid}/desinscription/",
+        f"/ateliers/{appointment.uuid}/inscription-sans-compte/", "/prescripteur/", f"/prescripteur/{world.kind.pk}/",
+        "/prescripteur/99999999999999999999/", "/invitation-rdv/", "/invitation-rdv/motif/1/",
+        "/invitation-rdv/%FF%FE/", "/agents/invitations/nouvelle/?usager=abc",
+    ]
+    from django.core.cache import cache
+
+    for path in paths:
+        for data in GARBAGE:
+            cache.clear()  # rate limits would hide the views behind a 429
+            assert client.get(path, data).status_code < 500, (path, data)
+            # Posting to these two acts whatever the data (a confirmation button): covered above.
+            if path not in ("/mon-compte/supprimer/", f"/rdv/{appointment.uuid}/annuler/"):
+                assert client.post(path, data).status_code < 500, (path, data)
+    with tenant_context(administration_a):
+        appointment.refresh_from_db()
+        assert appointment.status == Status.UNKNOWN
