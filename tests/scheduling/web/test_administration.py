@@ -166,7 +166,7 @@ def test_admin_creates_and_edits_a_type(world):
     url = reverse("administration_type_create", args=[world.org.pk])
     page = client.get(url).content.decode()
     assert "Combien de temps avant le rendez-vous" in page  # explanations shown
-    response = client.post(url, type_data(world))
+    response = client.post(url, type_data(world, organisation=world.other_org.pk))  # a tampered extra field
     assert response.status_code == 302
     with in_a(world):
         kind = AppointmentType.objects.get(name="Bilan de santé")

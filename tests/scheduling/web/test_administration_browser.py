@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django_tenants.utils import tenant_context
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import (  # noqa: F401 (fixtures)
     _links_point_to_the_live_server,
@@ -29,7 +30,7 @@ def test_admin_walks_through_the_administration(page, live_app, demo_administrat
 
     page.get_by_role("link", name="Administration", exact=True).first.click()
     page.wait_for_url("**/agents/administration/**")
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Administration de")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Administration de")
     axe_check(page, context=f"administration index ({look})")
     screenshot(page, f"administration-index-{look}")
 
@@ -47,14 +48,14 @@ def test_admin_walks_through_the_administration(page, live_app, demo_administrat
     axe_check(page, context=f"type form ({look})")
     screenshot(page, f"administration-type-form-{look}")
     page.get_by_role("button", name="Enregistrer").click()
-    assert page.get_by_text("Le motif « Atelier des tests » est créé.").is_visible()
+    expect(page.get_by_text("Le motif « Atelier des tests » est créé.")).to_be_visible()
     axe_check(page, context=f"types after creation ({look})")
 
     # bad input: French errors on the page, nothing created
     page.get_by_role("link", name="Créer un motif").click()
     page.get_by_label("Durée (minutes)").fill("2")
     page.get_by_role("button", name="Enregistrer").click()
-    assert page.get_by_text("Ce champ est obligatoire.").first.is_visible()
+    expect(page.get_by_text("Ce champ est obligatoire.").first).to_be_visible()
     axe_check(page, context=f"type form with errors ({look})")
 
     # a place (no address API configured in tests: saved as typed)
@@ -65,7 +66,7 @@ def test_admin_walks_through_the_administration(page, live_app, demo_administrat
     page.get_by_label("Adresse").fill("3 place du Marché, 26000 Valence")
     axe_check(page, context=f"place form ({look})")
     page.get_by_role("button", name="Enregistrer").click()
-    assert page.get_by_role("link", name="Antenne du marché").is_visible()
+    expect(page.get_by_role("link", name="Antenne du marché")).to_be_visible()
     axe_check(page, context=f"places ({look})")
 
     # agents: the list, an invitation
@@ -79,7 +80,7 @@ def test_admin_walks_through_the_administration(page, live_app, demo_administrat
     page.locator("label[for=id_services_0]").click()
     axe_check(page, context=f"invitation form ({look})")
     page.get_by_role("button", name="Envoyer l'invitation").click()
-    assert page.get_by_text(f"Invitation envoyée à nouvel-agent@{slug}.fr").is_visible()
+    expect(page.get_by_text(f"Invitation envoyée à nouvel-agent@{slug}.fr")).to_be_visible()
 
     # every other page, at desktop and phone widths
     for path in ("/agents/administration/services/", "/agents/administration/notifications/",
