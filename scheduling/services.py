@@ -813,6 +813,17 @@ def intervenant_create(*, organisation: Organisation, last_name: str, first_name
     return agent
 
 
+@transaction.atomic
+def agent_services_set(*, agent: Agent, services) -> Agent:
+    """The services an agent belongs to (at least one): they decide which types he books and whose
+    appointments he sees. An agent's services are the same in every organisation where he has a role."""
+    services = list(services)
+    if not services:
+        raise ValidationError({"services": ["Choisissez au moins un service."]})
+    agent.services.set(services)
+    return agent
+
+
 # --- Back office: availability (plages d'ouverture, absences, teams) ----------------------------------
 # Shared by the API (scheduling.api.serializers) and the HTML screens (scheduling.views.availability,
 # scheduling.views.teams): who may write is decided by the caller through scheduling.policy; what may be

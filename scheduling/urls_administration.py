@@ -20,6 +20,7 @@ urlpatterns = [
     path(_org + "agents/", views.agent_list, name="administration_agents"),
     path(_org + "agents/inviter/", views.agent_invite, name="administration_agent_invite"),
     path(_org + "agents/intervenant/", views.intervenant_new, name="administration_intervenant_create"),
+    path(_org + "agents/<int:agent_id>/services/", views.agent_services, name="administration_agent_services"),
     path(_org + "agents/<int:agent_id>/role/", views.agent_role_change, name="administration_agent_role"),
     path(_org + "agents/<int:agent_id>/retirer/", views.agent_remove, name="administration_agent_remove"),
     path(_org + "informations/", views.organisation_edit, name="administration_organisation"),

@@ -242,6 +242,18 @@ class IntervenantForm(forms.Form):
         self.fields["services"].queryset = services
 
 
+class AgentServicesForm(forms.Form):
+    services = forms.ModelMultipleChoiceField(
+        label="Services", queryset=Service.objects.none(), widget=forms.CheckboxSelectMultiple,
+        help_text="L'agent réserve les motifs de ses services. Ses services sont les mêmes dans toutes les "
+                  "organisations où il travaille.",
+    )
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = services
+
+
 class AgentRoleForm(forms.Form):
     level = forms.ChoiceField(label="Rôle", choices=ROLE_CHOICES)
 

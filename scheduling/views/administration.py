@@ -17,6 +17,7 @@ from .. import policy
 from ..forms.administration import (
     AgentInviteForm,
     AgentRoleForm,
+    AgentServicesForm,
     AppointmentTypeForm,
     BrandingForm,
     IntervenantForm,
@@ -29,6 +30,7 @@ from ..services import (
     agent_invite_to_organisation,
     agent_role_remove,
     agent_role_set,
+    agent_services_set,
     appointment_type_remove,
     intervenant_create,
 )
@@ -49,6 +51,11 @@ def _admin_organisation(request, organisation_id) -> Organisation:
 def _require_administration_admin(request) -> None:
     if not policy.can_manage_administration(request.scope, request.user):
         raise PermissionDenied(ADMINISTRATION_ONLY_MESSAGE)
+
+
+def _posted(request):
+    """The POST data of a POST (even an empty one, so that it shows its errors), else None."""
+    return request.POST if request.method == "POST" else None
 
 
 def _url_or_none(name: str, *args) -> str | None:
@@ -102,7 +109,7 @@ def type_list(request, organisation_id):
 
 def _type_form(request, organisation, instance=None):
     return AppointmentTypeForm(
-        request.POST or None, instance=instance, organisation=organisation,
+        _posted(request), instance=instance, organisation=organisation,
         services=policy.services(request.scope),
     )
 
@@ -181,7 +188,7 @@ def location_list(request, organisation_id):
 
 
 def _location_page(request, organisation, location=None):
-    form = LocationForm(request.POST or None, instance=location, organisation=organisation)
+    form = LocationForm(_posted(request), instance=location, organisation=organisation)
     if request.method == "POST" and form.is_valid():
         place = form.save()
         if form.geocode_warning:
@@ -239,7 +246,7 @@ def service_list(request):
 
 def _service_page(request, service=None):
     _require_administration_admin(request)
-    form = ServiceForm(request.POST or None, instance=service)
+    form = ServiceForm(_posted(request), instance=service)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
         messages.success(request, f"Le service « {saved.name} » est enregistré.")
@@ -277,7 +284,7 @@ def agent_list(request, organisation_id):
 @agent_view(admin=True)
 def agent_invite(request, organisation_id):
     organisation = _admin_organisation(request, organisation_id)
-    form = AgentInviteForm(request.POST or None, services=policy.services(request.scope))
+    form = AgentInviteForm(_posted(request), services=policy.services(request.scope))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -300,7 +307,7 @@ def agent_invite(request, organisation_id):
 @agent_view(admin=True)
 def intervenant_new(request, organisation_id):
     organisation = _admin_organisation(request, organisation_id)
-    form = IntervenantForm(request.POST or None, services=policy.services(request.scope))
+    form = IntervenantForm(_posted(request), services=policy.services(request.scope))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         agent = intervenant_create(organisation=organisation, last_name=data["last_name"],
@@ -315,6 +322,21 @@ def intervenant_new(request, organisation_id):
 def _organisation_agent(request, organisation, agent_id) -> Agent:
     return policy.get_visible_or_404(policy.agents(request.scope).filter(roles__organisation=organisation),
                                      pk=agent_id)
+
+
+@agent_view(admin=True)
+def agent_services(request, organisation_id, agent_id):
+    organisation = _admin_organisation(request, organisation_id)
+    agent = _organisation_agent(request, organisation, agent_id)
+    form = AgentServicesForm(_posted(request), services=policy.services(request.scope),
+                             initial={"services": list(agent.services.all())})
+    if request.method == "POST" and form.is_valid():
+        agent_services_set(agent=agent, services=form.cleaned_data["services"])
+        messages.success(request, f"Les services de {agent} sont enregistrés.")
+        return redirect("administration_agents", organisation.pk)
+    return render(request, "scheduling/administration/agent_services.html", {
+        "organisation": organisation, "form": form, "agent": agent, "heading": f"Services de {agent}",
+    })
 
 
 @require_POST
@@ -358,7 +380,7 @@ def agent_remove(request, organisation_id, agent_id):
 @agent_view(admin=True)
 def organisation_edit(request, organisation_id):
     organisation = _admin_organisation(request, organisation_id)
-    form = OrganisationForm(request.POST or None, instance=organisation)
+    form = OrganisationForm(_posted(request), instance=organisation)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Les informations de l'organisation sont enregistrées.")
@@ -374,7 +396,7 @@ def messaging_settings(request):
     from messaging.models import MessagingSettings
 
     _require_administration_admin(request)
-    form = MessagingSettingsForm(request.POST or None, instance=MessagingSettings.load())
+    form = MessagingSettingsForm(_posted(request), instance=MessagingSettings.load())
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Les paramètres des notifications sont enregistrés.")
@@ -389,7 +411,7 @@ def branding(request):
 
     _require_administration_admin(request)
     administration = Administration.objects.get(pk=request.tenant.pk)
-    form = BrandingForm(request.POST or None, request.FILES or None,
+    form = BrandingForm(_posted(request), request.FILES if request.method == "POST" else None,
                         initial={"brand_colour": administration.brand_colour})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
