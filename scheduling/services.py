@@ -824,6 +824,23 @@ def agent_services_set(*, agent: Agent, services) -> Agent:
     return agent
 
 
+def appointment_type_restore(*, appointment_type: AppointmentType) -> AppointmentType:
+    """Offer an archived type again."""
+    appointment_type.archived_at = None
+    appointment_type.save(update_fields=["archived_at"])
+    return appointment_type
+
+
+def location_set_enabled(*, location: Location, enabled: bool) -> Location:
+    """Disable a place (no longer offered for new plages nor to usagers; its appointments stay) or enable it
+    again. Single-use places keep their kind."""
+    if location.availability == Location.Availability.SINGLE_USE:
+        raise ValidationError("Un lieu ponctuel ne s'active ni ne se désactive.")
+    location.availability = Location.Availability.ENABLED if enabled else Location.Availability.DISABLED
+    location.save(update_fields=["availability"])
+    return location
+
+
 # --- Back office: availability (plages d'ouverture, absences, teams) ----------------------------------
 # Shared by the API (scheduling.api.serializers) and the HTML screens (scheduling.views.availability,
 # scheduling.views.teams): who may write is decided by the caller through scheduling.policy; what may be

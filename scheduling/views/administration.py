@@ -25,14 +25,16 @@ from ..forms.administration import (
     OrganisationForm,
     ServiceForm,
 )
-from ..models import Agent, AgentRole, AppointmentType, Location, Organisation, Service
+from ..models import Agent, AgentRole, Location, Organisation, Service
 from ..services import (
     agent_invite_to_organisation,
     agent_role_remove,
     agent_role_set,
     agent_services_set,
     appointment_type_remove,
+    appointment_type_restore,
     intervenant_create,
+    location_set_enabled,
 )
 from .common import agent_view
 
@@ -168,7 +170,7 @@ def type_restore(request, organisation_id, pk):
     kind = policy.get_visible_or_404(
         policy.appointment_types(request.scope).filter(organisation=organisation, archived_at__isnull=False), pk=pk
     )
-    AppointmentType.objects.filter(pk=kind.pk).update(archived_at=None)
+    appointment_type_restore(appointment_type=kind)
     messages.success(request, f"Le motif « {kind.name} » est de nouveau actif.")
     return redirect("administration_types", organisation.pk)
 
@@ -224,8 +226,7 @@ def location_toggle(request, organisation_id, pk):
     organisation = _admin_organisation(request, organisation_id)
     place = _organisation_location(request, organisation, pk)
     enable = place.availability == Location.Availability.DISABLED
-    place.availability = Location.Availability.ENABLED if enable else Location.Availability.DISABLED
-    place.save(update_fields=["availability"])
+    location_set_enabled(location=place, enabled=enable)
     messages.success(request, f"Le lieu « {place.name} » est {'réactivé' if enable else 'désactivé'}.")
     return redirect("administration_locations", organisation.pk)
 
