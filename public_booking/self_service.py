@@ -159,7 +159,8 @@ def _main_citizen(appointment: Appointment) -> Citizen | None:
 # --- Cancel and move -----------------------------------------------------------------------------
 
 @transaction.atomic
-def appointment_cancel_by_citizen(*, appointment: Appointment, now: datetime | None = None) -> Appointment:
+def appointment_cancel_by_citizen(*, appointment: Appointment, now: datetime | None = None,
+                                  by: Citizen | None = None) -> Appointment:
     """The usager cancels his appointment (excused). Refused (ValidationError) past the deadline or when
     the type does not allow it; the waiting list entry goes."""
     appointment = Appointment.objects.select_for_update(of=("self",)).select_related("appointment_type").get(
@@ -167,7 +168,7 @@ def appointment_cancel_by_citizen(*, appointment: Appointment, now: datetime | N
     permission = can_cancel(appointment, now)
     if not permission.allowed:
         raise ValidationError(permission.reason)
-    citizen = _main_citizen(appointment)
+    citizen = by or _main_citizen(appointment)  # ``by``: the signed-in responsible acting for a relative
     actor = citizen_actor(citizen) if citizen else Actor(kind="citizen", label="Usager")
     appointment = scheduling_services.appointment_set_status(appointment=appointment, status=Status.EXCUSED,
                                                              actor=actor)
@@ -210,7 +211,7 @@ def _free_agents_at(*, appointment_type, location_id, starts_at, now):
 
 @transaction.atomic
 def appointment_move_by_citizen(*, appointment: Appointment, starts_at: datetime,
-                                now: datetime | None = None) -> Appointment:
+                                now: datetime | None = None, by: Citizen | None = None) -> Appointment:
     """Move to another free slot of the same type and place (booking window, one of its free agents).
     ValidationError past the deadline; ``SlotUnavailable`` when the slot is not (or no longer) free."""
     from scheduling.models import Agent
@@ -229,7 +230,7 @@ def appointment_move_by_citizen(*, appointment: Appointment, starts_at: datetime
         raise scheduling_services.SlotUnavailable("Ce créneau n'est pas disponible. Choisissez un autre horaire.")
     day_start, day_end = local_day_bounds(starts_at, ZoneInfo(kind.organisation.timezone))
     agent = Agent.objects.get(pk=choose_agent(free, booked_minutes_on(free, day_start, day_end)))
-    citizen = _main_citizen(appointment)
+    citizen = by or _main_citizen(appointment)  # ``by``: the signed-in responsible acting for a relative
     actor = citizen_actor(citizen) if citizen else Actor(kind="citizen", label="Usager")
     try:
         with transaction.atomic():

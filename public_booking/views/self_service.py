@@ -149,6 +149,14 @@ def _manage_context(appointment, request) -> dict:
     }
 
 
+def _acting_citizen(request, appointment) -> Citizen | None:
+    """The signed-in usager when the appointment is his or a relative's (recorded as the author)."""
+    citizen = current_citizen(request)
+    if citizen and appointment.participations.filter(citizen_id__in=rules.family_ids(citizen)).exists():
+        return citizen
+    return None
+
+
 def public_appointment(request, uuid):
     """The manage page behind the link of every message (the UUID4 is the secret)."""
     appointment = _appointment_or_404(uuid)
@@ -160,7 +168,7 @@ def public_appointment_cancel(request, uuid):
     context = _manage_context(appointment, request)
     if request.method == "POST":
         try:
-            rules.appointment_cancel_by_citizen(appointment=appointment)
+            rules.appointment_cancel_by_citizen(appointment=appointment, by=_acting_citizen(request, appointment))
         except ValidationError as error:
             context["error"] = _errors(error)
             return render(request, TEMPLATES + "cancel.html", context, status=400)
@@ -180,7 +188,8 @@ def public_appointment_move(request, uuid):
     if request.method == "POST":
         if form.is_valid():
             try:
-                rules.appointment_move_by_citizen(appointment=appointment, starts_at=form.cleaned_data["starts_at"])
+                rules.appointment_move_by_citizen(appointment=appointment, starts_at=form.cleaned_data["starts_at"],
+                                                  by=_acting_citizen(request, appointment))
             except SlotUnavailable as error:
                 form.add_error(None, error.message)
             except ValidationError as error:

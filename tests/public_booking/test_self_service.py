@@ -321,3 +321,14 @@ def test_no_500_on_garbage(world, administration_a, client_a, signed_in):
     with tenant_context(administration_a):
         appointment.refresh_from_db()
         assert appointment.status == Status.UNKNOWN
+
+
+def test_responsible_cancelling_a_relatives_appointment_is_recorded(world, administration_a):
+    with tenant_context(administration_a):
+        child = CitizenFactory(responsible=world.citizen, first_name="Zoé")
+        appointment = book(world, timezone.now() + timedelta(days=3), citizens=[child])
+    client = login_client(administration_a, world.user)
+    assert client.post(f"/rdv/{appointment.uuid}/annuler/").status_code == 302
+    with tenant_context(administration_a):
+        change = AppointmentChange.objects.get(appointment=appointment, action="status")
+        assert change.actor_label.startswith(str(world.citizen))
