@@ -51,7 +51,9 @@ def invalidate() -> None:
     the same transaction never reuse older entries) and again after the commit (so that an entry computed
     by another reader before the commit, under the intermediate version, is never read afterwards)."""
     _bump()
-    transaction.on_commit(_bump)
+    connection = transaction.get_connection()
+    if not (connection.in_atomic_block and any(entry[1] is _bump for entry in connection.run_on_commit)):
+        transaction.on_commit(_bump)  # once per transaction is enough (a booking writes a dozen rows)
 
 
 def agents_key(agent_ids) -> str:
