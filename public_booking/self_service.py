@@ -178,27 +178,6 @@ def appointment_cancel_by_citizen(*, appointment: Appointment, now: datetime | N
     return appointment
 
 
-def week_start(day, today):
-    """Monday of ``day``'s week, never before this week."""
-    day = max(day, today)
-    return day - timedelta(days=day.weekday())
-
-
-def week_slots(*, appointment_type: AppointmentType, location_id, monday, tz: ZoneInfo, now=None):
-    """Free slots (usager audience: booking window, one per start time) of one local week, by day."""
-    now = now or timezone.now()
-    start = datetime.combine(monday, datetime.min.time(), tzinfo=tz)
-    end = start + timedelta(days=7)
-    slots = slots_for(appointment_type=appointment_type, start=start, end=end, location_id=location_id, now=now)
-    days: dict = {}
-    for slot in slots:
-        if slot.location_id != location_id:
-            continue
-        local = slot.starts_at.astimezone(tz)
-        days.setdefault(local.date(), []).append(local)
-    return sorted(days.items())
-
-
 def _free_agents_at(*, appointment_type, location_id, starts_at, now):
     return sorted({
         agent_id

@@ -75,49 +75,26 @@ def citizen_required(view):
     return wrapper
 
 
-def _week(request, tz: ZoneInfo):
-    today = timezone.now().astimezone(tz).date()
+def _week_context(*, appointment_type, location_id, request, now=None) -> dict:
+    """The week of slots of a type at a place (the journey's selector: booking window, one slot per time,
+    navigation only across weeks holding part of the window), with local times by day for the template."""
+    from ..selectors import monday_of, week_of_slots
+
+    now = now or timezone.now()
+    tz = ZoneInfo(appointment_type.organisation.timezone)
     try:
         asked = date.fromisoformat(request.GET.get("semaine", ""))
     except ValueError:
-        asked = today
-    return rules.week_start(asked, today), today
-
-
-def _week_context(*, appointment_type, location_id, request, now=None) -> dict:
-    """The week of slots of a type at a place, with navigation limited to the booking window."""
-    now = now or timezone.now()
-    tz = ZoneInfo(appointment_type.organisation.timezone)
-    monday, today = _week(request, tz)
-    window_end = (now + appointment_type.max_booking_delay).astimezone(tz).date()
-    if monday > window_end:
-        monday = rules.week_start(window_end, today)
-    days = rules.week_slots(appointment_type=appointment_type, location_id=location_id, monday=monday, tz=tz,
-                            now=now)
-    this_monday = rules.week_start(today, today)
-    next_monday = monday + timedelta(days=7)
-    next_available = None
-    if not days:
-        from scheduling.selectors import next_availability_for
-
-        found = next_availability_for(appointment_type=appointment_type, after=max(now, datetime_at(next_monday, tz)),
-                                      location_id=location_id, now=now)
-        if found is not None:
-            next_available = found.starts_at.astimezone(tz)
+        asked = None
+    week = week_of_slots(appointment_type=appointment_type, location_id=location_id, agent_ids=None, monday=asked,
+                         now=now)
+    days = [(day, [slot.starts_at.astimezone(tz) for slot in slots]) for day, slots in week.days if slots]
+    next_available = week.next_available.starts_at.astimezone(tz) if week.next_available else None
     return {
-        "days": days, "monday": monday, "sunday": monday + timedelta(days=6),
-        "previous_week": monday - timedelta(days=7) if monday > this_monday else None,
-        "next_week": next_monday if next_monday <= window_end else None,
-        "next_available": next_available,
-        "next_available_week": rules.week_start(next_available.date(), today) if next_available else None,
-        "tz": tz,
+        "days": days, "monday": week.monday, "sunday": week.monday + timedelta(days=6),
+        "previous_week": week.previous_week, "next_week": week.next_week, "next_available": next_available,
+        "next_available_week": monday_of(next_available.date()) if next_available else None, "tz": tz,
     }
-
-
-def datetime_at(day, tz):
-    from datetime import datetime, time
-
-    return datetime.combine(day, time.min, tzinfo=tz)
 
 
 # --- Manage an appointment -----------------------------------------------------------------------
