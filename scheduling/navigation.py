@@ -19,6 +19,7 @@ ENTRIES = (
     ("agent_availabilities", "Plages d'ouverture", False),
     ("agent_absences", "Absences", False),
     ("administration_index", "Administration", True),
+    ("sectors", "Secteurs", True),
     ("agent_settings", "Paramètres", False),
 )
 

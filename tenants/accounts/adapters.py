@@ -10,8 +10,13 @@ class AccountAdapter(DefaultAccountAdapter):
         return False
 
     def get_login_redirect_url(self, request):
-        """Agents land on their space, console staff on the console (unless ``next`` said otherwise)."""
+        """Usagers (an account with a usager record and no agent profile) land on their appointments, other
+        accounts on the agents' space, console staff on the console (unless ``next`` said otherwise).
+        Reverse one-to-one accessors: no import of the product's apps here."""
         if getattr(request, "tenant", None) is not None:
+            user = request.user
+            if getattr(user, "agent", None) is None and getattr(user, "citizen", None) is not None:
+                return "/mes-rendez-vous/"
             return "/agents/"
         return "/console/"
 

@@ -158,3 +158,15 @@ def test_agents_land_on_their_space_after_signing_in(administration_a, client_a)
         agent = UserFactory(email="arrivee@test-a.fr")
     response = client_a.post("/comptes/login/", {"login": agent.email, "password": "Mot-de-passe-de-test-2026"})
     assert response.status_code == 302 and response["Location"] == "/agents/"
+
+
+def test_usagers_land_on_their_appointments_after_signing_in(administration_a, client_a):
+    from scheduling.models import Citizen
+    from tests.factories import UserFactory
+
+    with tenant_context(administration_a):
+        user = UserFactory(email="usager.connecte@exemple.fr")
+        Citizen.objects.create(first_name="Inès", last_name="Usager", email=user.email, account=user)
+    response = client_a.post("/comptes/login/", {"login": user.email, "password": "Mot-de-passe-de-test-2026"})
+    assert response.status_code == 302 and response["Location"] == "/mes-rendez-vous/"
+    assert client_a.get("/mes-rendez-vous/").status_code == 200
