@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from tests.e2e.conftest import axe_check, browser, e2e_db, live_app, page, screenshot  # noqa: F401 (fixtures)
+from tests.e2e.conftest import axe_check, screenshot
 from tests.e2e.test_agent_pages import demo_administration, sign_in  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
