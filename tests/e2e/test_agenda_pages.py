@@ -69,6 +69,7 @@ def test_agenda_pages_are_accessible_and_usable_on_a_phone(page, live_app, demo_
     page.get_by_role("button", name="Honoré", exact=True).click()
     assert page.get_by_role("heading", name="Statut : Honoré").is_visible()
     assert page.get_by_text("Le statut a été enregistré.").is_visible()
+    screenshot(page, f"appointment-actions-{look}")
     page.set_viewport_size({"width": 390, "height": 844})
     assert no_horizontal_scroll(page), "the appointment page scrolls sideways on a phone"
     page.set_viewport_size({"width": 1280, "height": 900})
