@@ -170,3 +170,17 @@ def test_usagers_land_on_their_appointments_after_signing_in(administration_a, c
     response = client_a.post("/comptes/login/", {"login": user.email, "password": "Mot-de-passe-de-test-2026"})
     assert response.status_code == 302 and response["Location"] == "/mes-rendez-vous/"
     assert client_a.get("/mes-rendez-vous/").status_code == 200
+
+
+def test_the_header_offers_usagers_their_pages_and_agents_their_space(administration_a, agent_a_client):
+    from scheduling.models import Citizen
+    from tests.conftest import login_client
+    from tests.factories import UserFactory
+
+    with tenant_context(administration_a):
+        user = UserFactory(email="usager.entete@exemple.fr")
+        Citizen.objects.create(first_name="Léo", last_name="Usager", email=user.email, account=user)
+    page = login_client(administration_a, user).get("/").content.decode()
+    assert "Mes rendez-vous" in page and "Mon compte" in page and "Espace agents" not in page
+    page = agent_a_client.get("/").content.decode()
+    assert "Espace agents" in page and "Mes rendez-vous" not in page
