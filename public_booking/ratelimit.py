@@ -1,5 +1,5 @@
-"""Rate limits of the public pages, per client address: a fixed window counted in Redis (Django's cache,
-whose keys already carry the administration's schema).
+"""Rate limits of the public pages, per client address: a window opened by the first hit, counted in Redis
+(Django's cache, whose keys already carry the administration's schema).
 
 Limits come from ``settings.PUBLIC_RATE_LIMITS``: ``{"address_search": (30, 60), ...}`` = at most 30 hits per
 60 seconds. A page over its limit answers the French 429 page (``templates/errors/429.html``)."""
@@ -7,7 +7,6 @@ Limits come from ``settings.PUBLIC_RATE_LIMITS``: ``{"address_search": (30, 60),
 from __future__ import annotations
 
 import hashlib
-import time
 from functools import wraps
 
 from django.conf import settings
@@ -35,16 +34,17 @@ def limit_of(scope: str) -> tuple[int, int]:
 def hit(request, scope: str, *, extra: str = "") -> bool:
     """Count one hit of this client for ``scope``; False once over the limit (the hit is counted anyway)."""
     allowed, period = limit_of(scope)
-    window = int(time.time() // period)
     who = hashlib.sha256(f"{client_address(request)}|{extra}".encode()).hexdigest()[:32]
-    key = f"ratelimit:{scope}:{who}:{window}"
-    if cache.add(key, 1, timeout=period + 1):
+    # The window opens at the client's first hit and lasts ``period`` (the key's lifetime; INCR keeps it):
+    # no clock-aligned boundary where a burst could count twice as much.
+    key = f"ratelimit:{scope}:{who}"
+    if cache.add(key, 1, timeout=period):
         count = 1
     else:
         try:
             count = cache.incr(key)
         except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=period + 1)
+            cache.add(key, 1, timeout=period)
             count = 1
     return count <= allowed
 
