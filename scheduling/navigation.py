@@ -15,6 +15,7 @@ ENTRIES = (
     ("agent_agenda", "Agenda", False),
     ("slot_search", "Trouver un créneau", False),
     ("agent_appointments", "Rendez-vous", False),
+    ("collective_sessions", "Ateliers", False),
     ("citizens", "Usagers", False),
     ("agent_availabilities", "Plages d'ouverture", False),
     ("agent_absences", "Absences", False),
