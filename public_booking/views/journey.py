@@ -6,7 +6,6 @@ written before the last step, which books through ``scheduling.services`` (``pub
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -28,19 +27,22 @@ from scheduling.sectorisation import sector_match
 from scheduling.selectors import booking_window
 from scheduling.services import SlotUnavailable
 
-from .. import otp, ratelimit
+from .. import ratelimit
 from .. import selectors as journey_selectors
 from .. import services as journey_services
 from ..forms import AddressForm, CodeForm, ContactForm, DetailsForm, JourneyStateForm
+from .contact import (
+    VERIFIED_SESSION_KEY,
+    contact_step,
+    pending_contact,
+    verified_contact,
+)
 
 STATE_KEYS = ("adresse", "insee", "rue", "lat", "lon", "organisation", "service", "motif", "lieu", "semaine",
               "creneau")
-VERIFIED_SESSION_KEY = "journey_contact"
 SLOT_BUTTON = ('<li><button type="submit" class="fr-btn fr-btn--secondary fr-btn--sm" name="creneau" value="{}" '
                'aria-label="{} à {}">{}</button></li>')
-PENDING_SESSION_KEY = "journey_pending_contact"
 BOOKED_SESSION_KEY = "journey_booked"
-VERIFIED_FOR = 30 * 60  # seconds a confirmed contact may book without a new code
 # Hook for invitations: ids of the types (bookable by invited usagers) that this session was invited to book.
 INVITED_SESSION_KEY = "journey_invited_type_ids"
 
@@ -287,13 +289,6 @@ def _signed_in_citizen(request):
     return citizen
 
 
-def _verified_contact(request):
-    contact = request.session.get(VERIFIED_SESSION_KEY)
-    if not contact or time.time() - contact.get("at", 0) > VERIFIED_FOR:
-        return None
-    return contact
-
-
 def _slot_taken(request, *, state, kind, location, match, starts_at, reason: str):
     tz = journey_selectors.ZoneInfo(kind.organisation.timezone)
     window_start, window_end = booking_window(kind, timezone.now())
@@ -331,48 +326,16 @@ def journey_contact(request):
                                   "lointain).")
     here = _link("journey_contact", state)
     citizen = _signed_in_citizen(request)
-    verified = None if citizen else _verified_contact(request)
-    pending = None if citizen or verified else request.session.get(PENDING_SESSION_KEY)
+    verified = None if citizen else verified_contact(request)
+    pending = None if citizen or verified else pending_contact(request)
     action = request.POST.get("action", "") if request.method == "POST" else ""
     contact_form = code_form = details_form = None
 
-    if action == "change_contact":
-        request.session.pop(PENDING_SESSION_KEY, None)
-        request.session.pop(VERIFIED_SESSION_KEY, None)
-        return redirect(here)
-
-    if action == "send_code" and not (citizen or verified):
-        contact_form = ContactForm(request.POST)
-        if not ratelimit.hit(request, "otp_send"):
-            return ratelimit.too_many_requests(request, "otp_send")
-        if contact_form.is_valid():
-            destination = contact_form.cleaned_data["destination"]
-            if not ratelimit.hit(request, "otp_send", extra=destination):
-                return ratelimit.too_many_requests(request, "otp_send")
-            try:
-                otp.code_send(channel=contact_form.cleaned_data["channel"], destination=destination)
-            except otp.CodeNotSent as error:
-                contact_form.add_error(None, error.message)
-            else:
-                request.session[PENDING_SESSION_KEY] = {"channel": contact_form.cleaned_data["channel"],
-                                                        "destination": destination}
-                messages.success(request, f"Un code vous a été envoyé ({destination}). Il est valable 10 minutes.")
-                return redirect(here)
-    elif action == "verify_code" and pending:
-        if not ratelimit.hit(request, "otp_verify"):
-            return ratelimit.too_many_requests(request, "otp_verify")
-        code_form = CodeForm(request.POST)
-        if code_form.is_valid():
-            try:
-                otp.code_verify(destination=pending["destination"], code=code_form.cleaned_data["code"])
-            except otp.CodeError as error:
-                code_form.add_error("code", error.message)
-            else:
-                request.session[VERIFIED_SESSION_KEY] = {**pending, "at": time.time()}
-                request.session.pop(PENDING_SESSION_KEY, None)
-                messages.success(request, "Vos coordonnées sont confirmées.")
-                return redirect(here)
-    elif action == "book" and (citizen or verified):
+    response, contact_form, code_form = (None, None, None) if citizen else contact_step(
+        request, action=action, here=here, pending=pending, verified=verified)
+    if response is not None:
+        return response
+    if action == "book" and (citizen or verified):
         if not ratelimit.hit(request, "booking"):
             return ratelimit.too_many_requests(request, "booking")
         relatives = citizen.relatives.filter(deleted_at__isnull=True) if citizen else ()

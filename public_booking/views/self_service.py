@@ -3,7 +3,6 @@ account, collective sessions, prescripteurs, invitations. Thin: rules in ``publi
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -328,69 +327,29 @@ def public_session_register(request, uuid):
     return redirect("public_sessions")
 
 
-def _verified_contact(request) -> dict | None:
-    """A contact confirmed by a one-time code in this session (the journey's flow), still fresh."""
-    from .journey import VERIFIED_FOR, VERIFIED_SESSION_KEY
-
-    verified = request.session.get(VERIFIED_SESSION_KEY)
-    if isinstance(verified, dict) and time.time() - float(verified.get("at", 0)) < VERIFIED_FOR:
-        return verified
-    return None
-
-
 @rate_limited("booking", methods=("POST",))
 def public_session_register_guest(request, uuid):
     """Register without an account: confirm an e-mail address or a mobile with a one-time code (the journey's
     ``public_booking.otp`` flow and session keys), then give one's name."""
-    from .. import otp, ratelimit
     from ..forms import CodeForm, ContactForm
     from ..services import citizen_for_contact
-    from .journey import PENDING_SESSION_KEY, VERIFIED_SESSION_KEY
+    from .contact import contact_step, pending_contact, verified_contact
 
     session = _session_or_404(uuid)
     if current_citizen(request) is not None:
         return redirect("public_sessions")
     here = reverse("public_session_register_guest", args=[session.uuid])
-    pending = request.session.get(PENDING_SESSION_KEY) if isinstance(request.session.get(PENDING_SESSION_KEY),
-                                                                      dict) else None
-    verified = _verified_contact(request)
+    pending = pending_contact(request)
+    verified = verified_contact(request)
     contact_form, code_form = ContactForm(), CodeForm()
     name_form = GuestNameForm()
     action = request.POST.get("action") if request.method == "POST" else None
-    if action == "change_contact":
-        request.session.pop(PENDING_SESSION_KEY, None)
-        request.session.pop(VERIFIED_SESSION_KEY, None)
-        return redirect(here)
-    if action == "send_code" and not verified:
-        contact_form = ContactForm(request.POST)
-        if contact_form.is_valid():
-            destination = contact_form.cleaned_data["destination"]
-            if not ratelimit.hit(request, "otp_send", extra=destination):
-                return ratelimit.too_many_requests(request, "otp_send")
-            try:
-                otp.code_send(channel=contact_form.cleaned_data["channel"], destination=destination)
-            except otp.CodeNotSent as error:
-                contact_form.add_error(None, error.message)
-            else:
-                request.session[PENDING_SESSION_KEY] = {"channel": contact_form.cleaned_data["channel"],
-                                                        "destination": destination}
-                messages.success(request, f"Un code vous a été envoyé ({destination}). Il est valable 10 minutes.")
-                return redirect(here)
-    elif action == "verify_code" and pending and not verified:
-        if not ratelimit.hit(request, "otp_verify"):
-            return ratelimit.too_many_requests(request, "otp_verify")
-        code_form = CodeForm(request.POST)
-        if code_form.is_valid():
-            try:
-                otp.code_verify(destination=pending["destination"], code=code_form.cleaned_data["code"])
-            except otp.CodeError as error:
-                code_form.add_error("code", error.message)
-            else:
-                request.session[VERIFIED_SESSION_KEY] = {**pending, "at": time.time()}
-                request.session.pop(PENDING_SESSION_KEY, None)
-                messages.success(request, "Votre adresse est confirmée.")
-                return redirect(here)
-    elif action == "register" and verified:
+    response, sent_form, checked_form = contact_step(request, action=action or "", here=here, pending=pending,
+                                                     verified=verified)
+    if response is not None:
+        return response
+    contact_form, code_form = sent_form or contact_form, checked_form or code_form
+    if action == "register" and verified:
         name_form = GuestNameForm(request.POST)
         if name_form.is_valid():
             email = verified["destination"] if verified.get("channel") == "email" else ""
