@@ -26,13 +26,11 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import statistics
 import sys
 import time as clock
 import urllib.error
 import urllib.request
-import warnings
 from datetime import date, datetime
 from pathlib import Path
 
@@ -40,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import tenancy  # noqa: E402
-from bench.slots import BENCH_DATABASE, admin_sql, database_urls, manage  # noqa: E402
+from bench.slots import BENCH_DATABASE, admin_sql, manage, prepare_database  # noqa: E402
 
 TARGET = 0.50
 WEEK = date.fromisoformat(os.environ.get("BENCH_WEEK", "2027-01-04"))
@@ -78,19 +76,7 @@ def main() -> int:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2
 
-    warnings.filterwarnings("ignore", message="No directory at")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    url, maintenance_url = database_urls()
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.slots_settings"
-    os.environ["CACHE_KEY_PREFIX"] = BENCH_DATABASE
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    exists = admin_sql(maintenance_url, "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE])
-    if exists and not args.reuse:
-        admin_sql(maintenance_url, f'DROP DATABASE "{BENCH_DATABASE}" WITH (FORCE)')
-        exists = False
-    if not exists:
-        admin_sql(maintenance_url, f'CREATE DATABASE "{BENCH_DATABASE}"')
+    exists, maintenance_url = prepare_database(reuse=args.reuse)
     keep = args.keep or args.reuse
     server = None
     try:
@@ -118,7 +104,7 @@ def main() -> int:
         (ROOT / "var").mkdir(exist_ok=True)
         port = tenancy.free_port()
         log = open(ROOT / "var" / "bench-public-booking.log", "w")  # noqa: SIM115
-        server = tenancy.start_server("bench.slots_settings", port, log)
+        server = tenancy.start_server(os.environ["DJANGO_SETTINGS_MODULE"], port, log)
         deadline = clock.monotonic() + 30
         while True:
             try:

@@ -67,6 +67,24 @@ def admin_sql(maintenance_url: str, statement: str, params=()) -> list:
         return cursor.fetchall() if cursor.description else []
 
 
+def prepare_database(*, reuse: bool) -> tuple[bool, str]:
+    """Environment of the bench database (created, or kept with ``reuse``); (it existed, maintenance URL)."""
+    warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise: no collectstatic for a bench
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` still drops the database
+    url, maintenance_url = database_urls()
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = os.environ.get("BENCH_SETTINGS", "bench.slots_settings")
+    os.environ["CACHE_KEY_PREFIX"] = BENCH_DATABASE
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    exists = bool(admin_sql(maintenance_url, "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]))
+    if exists and not reuse:
+        admin_sql(maintenance_url, f'DROP DATABASE "{BENCH_DATABASE}" WITH (FORCE)')
+        exists = False
+    if not exists:
+        admin_sql(maintenance_url, f'CREATE DATABASE "{BENCH_DATABASE}"')
+    return exists, maintenance_url
+
+
 def manage(*args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=dict(os.environ), check=True,
                    stdout=subprocess.DEVNULL)
@@ -280,19 +298,7 @@ def main() -> int:
     parser.add_argument("--profile", choices=("slots_7d", "slots_6w", "next"), help="print a cProfile of one case")
     args = parser.parse_args()
 
-    warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise: no collectstatic for a bench
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` still drops the database
-    url, maintenance_url = database_urls()
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = os.environ.get("BENCH_SETTINGS", "bench.slots_settings")
-    os.environ["CACHE_KEY_PREFIX"] = BENCH_DATABASE
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    exists = admin_sql(maintenance_url, "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE])
-    if exists and not args.reuse:
-        admin_sql(maintenance_url, f'DROP DATABASE "{BENCH_DATABASE}" WITH (FORCE)')
-        exists = False
-    if not exists:
-        admin_sql(maintenance_url, f'CREATE DATABASE "{BENCH_DATABASE}"')
+    exists, maintenance_url = prepare_database(reuse=args.reuse)
     keep = args.keep or args.reuse
     try:
         print(f"Slots on a large administration — database {BENCH_DATABASE} "

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from scheduling import selectors as scheduling_selectors
+from scheduling import slot_cache
 from scheduling.models import AppointmentType, Location
 from scheduling.sectorisation import SectorMatch
 
@@ -37,7 +38,21 @@ def bookable_types(*, match: SectorMatch, invited_type_ids=(), organisation_id=N
         types = types.filter(service_id=service_id)
     if type_id is not None:
         types = types.filter(pk=type_id)
+    # Read on every step of the journey: shared like the slots, and renewed by any change of a type,
+    # service or organisation (scheduling.slot_cache).
+    types = slot_cache.cached(
+        ("bookable-types", ",".join(str(pk) for pk in sorted(invited_type_ids)), organisation_id, service_id,
+         type_id), lambda: list(types),
+    )
     return [kind for kind in types if match.type_is_visible(kind)]
+
+
+def public_location(*, location_id: int, organisation_id: int) -> Location | None:
+    """A place of the organisation (or None), shared between readers like the slots (scheduling.slot_cache)."""
+    return slot_cache.cached(
+        ("location", location_id, organisation_id),
+        lambda: Location.objects.filter(pk=location_id, organisation_id=organisation_id).first(),
+    )
 
 
 def same_motif(kind: AppointmentType, types) -> list[AppointmentType]:

@@ -6,7 +6,7 @@ afresh from the inputs with the current time, so the booking window and "already
 
 Correctness rests on a **version** per administration (the cache's keys already carry the schema):
 every write that can change a slot — an appointment, its agents or status, a plage, an absence, a type,
-a place, an agent, his roles or services, an organisation — replaces the version with a new random value,
+a place, a service, an agent, his roles or services, an organisation — replaces the version with a new random value,
 once at the write and once **after its transaction commits**, so no entry computed from the state before
 the commit is read after it. An entry
 of an older version is never read again and expires on its own (``TIMEOUT``). The version is random
@@ -93,13 +93,14 @@ def connect_receivers() -> None:
         Location,
         Organisation,
         Participation,
+        Service,
     )
 
     def receiver(**kwargs):
         invalidate()
 
     for model in (Absence, Agent, AgentRole, Appointment, AppointmentAgent, AppointmentType, Availability,
-                  Location, Organisation, Participation):
+                  Location, Organisation, Participation, Service):
         post_save.connect(receiver, sender=model, dispatch_uid=f"slot_cache_save_{model.__name__}", weak=False)
         post_delete.connect(receiver, sender=model, dispatch_uid=f"slot_cache_delete_{model.__name__}", weak=False)
     for through in (Availability.appointment_types.through, Agent.services.through):

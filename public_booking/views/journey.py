@@ -16,7 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html_join
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -111,7 +112,7 @@ def _chosen_location(state: dict, kind: AppointmentType):
         return True, None
     if not lieu:
         return False, None
-    location = Location.objects.filter(pk=int(lieu), organisation_id=kind.organisation_id).first()
+    location = journey_selectors.public_location(location_id=int(lieu), organisation_id=kind.organisation_id)
     if location is None or location.availability == Location.Availability.DISABLED:
         return False, None
     return True, location
@@ -255,10 +256,11 @@ def journey_slots(request):
         # The buttons are built here, not by a template loop: a busy week has a hundred of them and the
         # loop cost more than the slot search itself (bench/public_booking.py).
         label = date_format(day, "l j F")
-        buttons = format_html_join(
-            "", SLOT_BUTTON, ((slot.starts_at.isoformat(), label, hour, hour) for slot, hour in
-                              ((slot, slot.starts_at.astimezone(week.tz).strftime("%H:%M")) for slot in slots)),
-        )
+        escaped = conditional_escape(label)  # once per day; ISO datetimes and "HH:MM" hold no markup
+        buttons = mark_safe("".join(  # noqa: S308 (only the escaped label and digits/punctuation go in)
+            SLOT_BUTTON.format(iso, escaped, hour, hour) for iso, hour in
+            ((slot.starts_at.isoformat(), slot.starts_at.astimezone(week.tz).strftime("%H:%M")) for slot in slots)
+        ))
         days.append({"day": day, "label": label, "count": len(slots), "buttons": buttons})
     next_available = None
     if week.next_available is not None:
