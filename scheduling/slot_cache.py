@@ -18,6 +18,8 @@ so a stale read can at worst show a slot that the booking then refuses ("crénea
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import logging
 import secrets
 
@@ -39,7 +41,29 @@ def current_version() -> str:
     return version
 
 
+_request_version: contextvars.ContextVar[str | None] = contextvars.ContextVar("slot_cache_version", default=None)
+
+
+def one_version(view):
+    """View decorator for read pages: the version is read once for the request (one Redis round trip instead
+    of one per cached read); a write during the request replaces it as usual."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            token = _request_version.set(current_version())
+        except Exception:  # Redis down: each read then computes without the cache
+            return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        finally:
+            _request_version.reset(token)
+
+    return wrapper
+
+
 def _bump() -> None:
+    _request_version.set(None)  # this request's writes are never hidden by its pinned version
     try:
         cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
     except Exception:  # Redis down: entries expire after TIMEOUT; log loudly, never break the write
@@ -63,7 +87,8 @@ def agents_key(agent_ids) -> str:
 def cached(key_parts: tuple, compute):
     """``compute()`` stored under the current version and ``key_parts``; the cache failing means computing."""
     try:
-        key = f"slot-inputs:{current_version()}:" + ":".join(str(part) for part in key_parts)
+        version = _request_version.get() or current_version()
+        key = f"slot-inputs:{version}:" + ":".join(str(part) for part in key_parts)
         value = cache.get(key)
     except Exception:
         logger.warning("slot cache unavailable: computing without it", exc_info=True)

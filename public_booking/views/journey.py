@@ -22,7 +22,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 
 from messaging import rendering
-from scheduling import addresses
+from scheduling import addresses, slot_cache
 from scheduling.models import Appointment, AppointmentType, Location, Organisation, Service
 from scheduling.sectorisation import sector_match
 from scheduling.selectors import booking_window
@@ -239,6 +239,7 @@ def journey_places(request):
 
 # --- 5. When -------------------------------------------------------------------------------------
 
+@slot_cache.one_version
 def journey_slots(request):
     state = _state(request)
     match = _match(state)

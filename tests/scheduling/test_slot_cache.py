@@ -126,3 +126,19 @@ def test_versions_are_per_administration(world, administration_b):
     a_version = slot_cache.current_version()
     with tenant_context(administration_b):
         assert slot_cache.current_version() != a_version
+
+
+def test_one_version_per_request_and_a_write_in_it_is_seen(world):
+    reads = []
+
+    @slot_cache.one_version
+    def view(request):
+        reads.append(len(search(world, use_cache=True)))
+        Absence.objects.create(agent=world["agent"], first_day=MONDAY, end_day=MONDAY, start_time=time(9),
+                               end_time=time(12), title="Réunion")
+        reads.append(len(search(world, use_cache=True)))
+        return "ok"
+
+    assert view(None) == "ok"
+    assert reads == [5 * 6, 4 * 6]
+    assert slot_cache._request_version.get() is None  # nothing pinned outside the request
