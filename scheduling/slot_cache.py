@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import pickle
 import secrets
 
 from django.core.cache import cache
@@ -28,17 +29,33 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-VERSION_KEY = "slot-inputs:version"
+VERSION_KEY = "slot-cache:version"
 TIMEOUT = 300  # seconds an entry may live (a safety net: invalidation is by version)
 
 
+_client = None
+
+
+def _redis():
+    """One client per process on the cache's Redis (Django's cache backend builds a client object per
+    call, which cost more than the round trip itself on this page); keys still go through the cache's
+    key function, so they carry the administration's schema."""
+    global _client
+    if _client is None:
+        import redis
+        from django.conf import settings
+
+        _client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    return _client
+
+
 def current_version() -> str:
-    version = cache.get(VERSION_KEY)
+    key = cache.make_key(VERSION_KEY)
+    version = _redis().get(key)
     if version is None:
-        version = secrets.token_hex(8)
-        if not cache.add(VERSION_KEY, version, timeout=None):
-            version = cache.get(VERSION_KEY) or version
-    return version
+        _redis().set(key, secrets.token_hex(8), nx=True)
+        version = _redis().get(key)
+    return version.decode()
 
 
 _request_version: contextvars.ContextVar[str | None] = contextvars.ContextVar("slot_cache_version", default=None)
@@ -65,7 +82,7 @@ def one_version(view):
 def _bump() -> None:
     _request_version.set(None)  # this request's writes are never hidden by its pinned version
     try:
-        cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
+        _redis().set(cache.make_key(VERSION_KEY), secrets.token_hex(8))
     except Exception:  # Redis down: entries expire after TIMEOUT; log loudly, never break the write
         logger.exception("slot cache: the version could not be replaced")
 
@@ -88,15 +105,17 @@ def cached(key_parts: tuple, compute):
     """``compute()`` stored under the current version and ``key_parts``; the cache failing means computing."""
     try:
         version = _request_version.get() or current_version()
-        key = f"slot-inputs:{version}:" + ":".join(str(part) for part in key_parts)
-        value = cache.get(key)
+        key = cache.make_key(f"slot-cache:{version}:" + ":".join(str(part) for part in key_parts))
+        stored = _redis().get(key)
     except Exception:
         logger.warning("slot cache unavailable: computing without it", exc_info=True)
         return compute()
-    if value is None:
-        value = compute()
+    if stored is not None:
+        return pickle.loads(stored)  # noqa: S301 (written by this module only, in our own Redis)
+    value = compute()
+    if value is not None:
         try:
-            cache.set(key, value, timeout=TIMEOUT)
+            _redis().set(key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL), ex=TIMEOUT)
         except Exception:
             logger.warning("slot cache: could not store an entry", exc_info=True)
     return value

@@ -142,3 +142,21 @@ def test_one_version_per_request_and_a_write_in_it_is_seen(world):
     assert view(None) == "ok"
     assert reads == [5 * 6, 4 * 6]
     assert slot_cache._request_version.get() is None  # nothing pinned outside the request
+
+
+def test_redis_down_means_computing_without_the_cache(world):
+    import socket
+
+    import redis
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    previous = slot_cache._client
+    slot_cache._client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
+    try:
+        assert search(world, use_cache=True) == search(world, use_cache=False)
+        Absence.objects.create(agent=world["agent"], first_day=MONDAY, end_day=MONDAY, start_time=time(9),
+                               end_time=time(12), title="Panne")  # the write goes through, logged
+    finally:
+        slot_cache._client = previous
