@@ -152,7 +152,6 @@ def administration_reactivate(*, administration: Administration) -> Administrati
     return administration
 
 
-
 # --- Back office: an administration's look (its admins, from /agents/administration/) ---------------
 
 def administration_branding_set(
