@@ -8,44 +8,10 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import tenant_context
 
-from tests.e2e.conftest import axe_check, delete_administration, screenshot, unique_slug
-from tests.factories import PASSWORD
+from tests.e2e.conftest import axe_check, screenshot
+from tests.e2e.test_agent_pages import demo_administration, sign_in  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(params=[("etat", "dsfr"), ("commune", "neutral")], ids=["dsfr", "neutral"])
-def demo_administration(request, e2e_db):
-    from scheduling.demo import demo_populate
-    from tenants.accounts.models import User
-    from tenants.services import administration_create
-
-    kind, look = request.param
-    slug = unique_slug("usagers")
-    try:
-        administration = administration_create(
-            name=f"Usagers {look}", kind=kind, slug=slug, timezone_name="Europe/Paris",
-            first_admin_email=f"admin@{slug}.fr", provision="sync",
-        )
-        with tenant_context(administration):
-            admin = User.objects.get(email=f"admin@{slug}.fr")
-            admin.first_name, admin.last_name = "Alice", "Administratrice"
-            admin.set_password(PASSWORD)
-            admin.save()
-            agent = User.objects.create_user(email=f"agent@{slug}.fr", password=PASSWORD, first_name="Bruno",
-                                             last_name="Agent")
-            demo_populate(kind=kind, timezone_name="Europe/Paris", users={"admin": admin, "agent": agent})
-        yield administration, look
-    finally:
-        delete_administration(slug)
-
-
-def sign_in(page, live_app, slug: str, email: str) -> None:
-    page.goto(live_app.url("/comptes/login/", slug))
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/agents/")
 
 
 def check(page, name: str, look: str) -> None:
@@ -60,7 +26,7 @@ def tick(page, label: str) -> None:
     assert page.get_by_label(label).is_checked()
 
 
-def test_an_agent_manages_usager_records(page, live_app, demo_administration):
+def test_an_agent_manages_usager_records(page, live_app, demo_administration):  # noqa: F811
     from scheduling.models import Citizen
 
     administration, look = demo_administration
