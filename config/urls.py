@@ -10,6 +10,7 @@ from tenants.media import serve_tenant_media
 
 urlpatterns = [
     path("agents/", include("scheduling.urls")),
+    path("agents/", include("reporting.urls")),
     # secrets.token_urlsafe() characters only: anything else is a 404 before any query.
     re_path(r"^agenda/(?P<token>[A-Za-z0-9_-]{16,64})\.ics$", messaging_feeds.agent_calendar, name="agent_calendar"),
     path("comptes/", include("allauth.urls")),

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", tenant_views.platform_home, name="platform_home"),
     path(settings.CONSOLE_URL_PREFIX, console_site.urls),
     path("comptes/", include("allauth.urls")),
+    path("statistiques/", include("reporting.urls_national")),
 ]
 
 handler403 = "tenants.views.forbidden"

@@ -145,3 +145,35 @@ class DevelopmentEmail(models.Model):
 
     def __str__(self):
         return self.subject
+
+
+class NationalFigure(models.Model):
+    """Anonymous monthly aggregates of one kind of administration, for the public national statistics.
+
+    Written by a nightly job that visits every administration's schema; the public page only ever reads
+    this table (no request reads tenant schemas). No personal data: counts only.
+    """
+
+    month = models.DateField("mois")  # first day of the month
+    administration_kind = models.CharField("type d'administration", max_length=20, choices=Administration.Kind.choices)
+    administrations = models.PositiveIntegerField("administrations actives", default=0)
+    appointments = models.PositiveIntegerField("rendez-vous", default=0)
+    honoured = models.PositiveIntegerField("honorés", default=0)
+    no_show = models.PositiveIntegerField("absences non excusées", default=0)
+    excused = models.PositiveIntegerField("annulés par l'usager", default=0)
+    revoked = models.PositiveIntegerField("annulés par le service", default=0)
+    unknown = models.PositiveIntegerField("à renseigner", default=0)
+    booked_online = models.PositiveIntegerField("pris en ligne par les usagers", default=0)
+    emails_sent = models.PositiveIntegerField("e-mails envoyés", default=0)
+    sms_sent = models.PositiveIntegerField("SMS envoyés", default=0)
+    sms_segments = models.PositiveIntegerField("segments SMS", default=0)
+    computed_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "administration_kind"], name="national_figure_month_kind"),
+        ]
+        ordering = ["month", "administration_kind"]
+
+    def __str__(self):
+        return f"{self.month:%m/%Y} {self.get_administration_kind_display()}"

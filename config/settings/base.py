@@ -3,6 +3,8 @@ environment through the typed readers of ``config.env``."""
 
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from config.env import env_bool, env_database, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -59,6 +61,7 @@ TENANT_APPS = [
     "public_booking",
     "messaging",
     "reporting",
+    "retention",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -241,7 +244,21 @@ CELERY_BEAT_SCHEDULE: dict = {
     "messaging-sweep": {"task": "messaging.sweep_all", "schedule": 60.0},
     # Waiting list: earlier slots for usagers who asked (acts 8:00-20:00 in each administration's timezone).
     "waiting-list-scan": {"task": "public_booking.waiting_list_scan_all", "schedule": 600.0},
+    # Reporting: expired export files removed; national anonymous figures each night; monthly PDF reports.
+    "exports-purge": {"task": "reporting.exports_purge_all", "schedule": 3600.0},
+    "national-figures": {"task": "reporting.national_figures_compute", "schedule": crontab(hour=3, minute=17)},
+    "monthly-reports": {"task": "reporting.monthly_reports_all", "schedule": crontab(day_of_month=1, hour=6, minute=0)},
+    # Data protection (RGPD): retention periods applied once a day, per administration.
+    "retention": {"task": "retention.apply_all", "schedule": crontab(hour=2, minute=43)},
 }
+
+# --- Reporting ------------------------------------------------------------------------------------
+# Background export files live outside MEDIA_ROOT (never served as plain media): EXPORTS_ROOT/<schema>/.
+EXPORTS_ROOT = Path(env_str("EXPORTS_ROOT", str(BASE_DIR / "var" / "exports")))
+# Up to this many rows an export streams in the response; above, it runs as a background job.
+EXPORT_STREAM_MAX_ROWS = env_int("EXPORT_STREAM_MAX_ROWS", 5000, minimum=0)
+# Hours a background export's download link stays valid.
+EXPORT_EXPIRY_HOURS = env_int("EXPORT_EXPIRY_HOURS", 6, minimum=1)
 
 # --- Logging: every line carries the schema ------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -26,3 +26,4 @@ TENANT_CACHE_SECONDS = 10
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 WEBHOOKS_ALLOW_PRIVATE = True  # webhooks may target the local fake receivers (127.0.0.1), over http
 ADDRESS_API_URL = ""  # tests point it at a local fake server (pytest-httpserver)
+EXPORTS_ROOT = BASE_DIR / "var" / "test-exports"  # noqa: F405

@@ -1,0 +1,3 @@
+"""Reporting URLs (urls_exports)."""
+
+urlpatterns: list = []

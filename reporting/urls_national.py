@@ -1,0 +1,3 @@
+"""National public statistics on the platform host (public schema)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Reporting URLs (urls_pdf)."""
+
+urlpatterns: list = []

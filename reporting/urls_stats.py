@@ -1,0 +1,3 @@
+"""Reporting URLs (urls_stats)."""
+
+urlpatterns: list = []
