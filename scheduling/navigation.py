@@ -19,6 +19,7 @@ ENTRIES = (
     ("citizens", "Usagers", False),
     ("agent_availabilities", "Plages d'ouverture", False),
     ("agent_absences", "Absences", False),
+    ("statistics", "Statistiques", False),
     ("administration_index", "Administration", True),
     ("sectors", "Secteurs", True),
     ("agent_settings", "Paramètres", False),
