@@ -3,10 +3,13 @@ host), and the agents' invitation generator (under /agents/, resolved here after
 
 from django.urls import path
 
+from reporting.views.pdf import public_confirmation_pdf
+
 from .views import self_service as views
 
 urlpatterns = [
     path("rdv/<uuid:uuid>/", views.public_appointment, name="public_appointment"),
+    path("rdv/<uuid:uuid>/confirmation.pdf", public_confirmation_pdf, name="public_confirmation_pdf"),
     path("rdv/<uuid:uuid>/annuler/", views.public_appointment_cancel, name="public_appointment_cancel"),
     path("rdv/<uuid:uuid>/deplacer/", views.public_appointment_move, name="public_appointment_move"),
     path("rdv/<uuid:uuid>/liste-attente/", views.public_appointment_waiting_list,

@@ -1,0 +1,1 @@
+"""Monthly PDF reports (placeholder, being written)."""
