@@ -1,0 +1,372 @@
+"""Statistics of appointments, outcomes, booking delays, messages and the waiting list: reads only.
+
+Everything is computed by SQL aggregation (GROUP BY, ``COUNT(*) FILTER (WHERE ...)``, percentiles), never by
+walking appointment rows in Python: Python only folds the few aggregated groups into the shapes below.
+``statistics(...)`` runs a constant number of queries (5) whatever the number of appointments.
+
+Who sees what (``visible_appointments``), a subset of what ``scheduling.policy`` lets the agent see:
+
+- in an organisation where he is admin: every appointment of the organisation;
+- elsewhere (basic agent, secretariat included): the appointments he takes part in (assigned agent).
+
+Definitions (written on the page too):
+
+- outcomes: ``seen`` honoré, ``noshow`` absence non excusée (lapin), ``excused`` annulé (excusé), ``revoked``
+  annulé (par le service), ``to_fill`` status unknown and already ended (à renseigner), ``upcoming`` status
+  unknown and not ended (à venir);
+- no-show rate = noshow / (seen + noshow), in percent, None when nothing was seen nor missed;
+- the period: local dates ``start``..``end`` included, in ``tz``; appointments count by their start; weeks
+  (Monday) and months are cut in local time (``date_trunc('week', starts_at AT TIME ZONE tz)``);
+- booking delay: ``created_at`` -> ``starts_at``; "same day" is the same local date;
+- messages: the outbox rows of the period's appointments, by channel and final status, with SMS segments;
+- waiting list: entries still waiting, offers of an earlier slot sent (``waiting_list_slot`` messages), and
+  moves: appointments moved by the usager (a ``moved`` change without agent) after such an offer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Case,
+    CharField,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
+from django.utils import timezone
+
+from messaging.models import Channel, Kind, Message, MessageStatus
+from scheduling import policy
+from scheduling.models import (
+    Appointment,
+    AppointmentAgent,
+    AppointmentChange,
+    AppointmentType,
+    Location,
+    Organisation,
+    Status,
+)
+
+WEEK = "week"
+MONTH = "month"
+GRANULARITIES = {WEEK: "Semaine", MONTH: "Mois"}
+
+OUTCOMES = (
+    ("seen", "Honoré"),
+    ("noshow", "Absence non excusée (lapin)"),
+    ("excused", "Annulé (excusé)"),
+    ("revoked", "Annulé (par le service)"),
+    ("to_fill", "À renseigner"),
+    ("upcoming", "À venir"),
+)
+DELAY_BUCKETS = (
+    ("same_day", "Le jour même"),
+    ("week", "Moins d'une semaine"),
+    ("month", "D'une à quatre semaines"),
+    ("later", "Plus de quatre semaines"),
+)
+MESSAGE_STATUSES = ("sent", "delivered", "failed", "skipped", "pending")
+MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+NO_LOCATION = "Sans lieu (téléphone, visio, domicile)"
+
+
+# --- Shapes ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Bucket:
+    """One week (starting on Monday) or month of the period, in local time."""
+
+    start: date
+    label: str  # "sem. du 03/03/2025" / "mars 2025"
+
+
+@dataclass
+class Series:
+    """One line of a breakdown: ``counts`` has one value per bucket (``Statistics.buckets``)."""
+
+    key: str
+    label: str
+    total: int = 0
+    counts: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Delay:
+    count: int
+    average: timedelta | None
+    median: timedelta | None
+    buckets: list[Series]  # DELAY_BUCKETS, ``counts`` empty
+
+
+@dataclass
+class ChannelMessages:
+    channel: str
+    label: str
+    total: int
+    by_status: dict[str, int]  # MESSAGE_STATUSES -> count ("pending" includes "sending")
+    sms_segments: int
+
+
+@dataclass
+class WaitingList:
+    waiting: int  # entries of the period's appointments still on the list
+    offers: int  # earlier-slot messages sent (every channel)
+    offered_appointments: int  # appointments that got at least one offer
+    moved: int  # of those, moved by the usager after an offer
+
+
+@dataclass
+class Statistics:
+    start: date
+    end: date
+    tz: str
+    granularity: str
+    buckets: list[Bucket]
+    total: int
+    totals: list[int]  # appointments per bucket
+    outcomes: list[Series]  # OUTCOMES
+    noshow_rate: float | None  # percent over the period
+    noshow_rates: list[float | None]  # percent per bucket
+    by_origin: list[Series]
+    by_service: list[Series]
+    by_type: list[Series]
+    by_mode: list[Series]
+    by_location: list[Series]
+    delay: Delay
+    messages: list[ChannelMessages]
+    waiting_list: WaitingList
+
+    def outcome(self, key: str) -> Series:
+        return next(series for series in self.outcomes if series.key == key)
+
+
+# --- Which appointments ----------------------------------------------------------------------------
+
+def visible_appointments(scope: policy.Scope, organisation_ids=None) -> QuerySet[Appointment]:
+    """The appointments an agent's statistics count: his organisations' where he is admin, elsewhere those
+    he takes part in; always within ``policy.appointments(scope)``. ``organisation_ids`` narrows further
+    (ids outside his organisations give nothing)."""
+    assigned = AppointmentAgent.objects.filter(agent_id=scope.agent.pk).values("appointment_id")
+    queryset = policy.appointments(scope).filter(
+        Q(organisation_id__in=scope.admin_organisation_ids)
+        | Q(organisation_id__in=scope.organisation_ids - scope.admin_organisation_ids, pk__in=assigned)
+    )
+    if organisation_ids is not None:
+        queryset = queryset.filter(organisation_id__in=list(organisation_ids))
+    return queryset
+
+
+def organisation_appointments(organisation_id: int) -> QuerySet[Appointment]:
+    """Every appointment of one organisation (the monthly report, sent to its admins)."""
+    return Appointment.objects.filter(organisation_id=organisation_id)
+
+
+def period_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
+    """Aware datetimes [start 00:00, day after end 00:00) in ``tz``."""
+    zone = ZoneInfo(tz)
+    since = datetime.combine(start, time(), tzinfo=zone)
+    return since, datetime.combine(end + timedelta(days=1), time(), tzinfo=zone)
+
+
+def default_period(tz: str, today: date | None = None) -> tuple[date, date]:
+    """The last three months up to today (local): from the same day three months ago."""
+    today = today or timezone.now().astimezone(ZoneInfo(tz)).date()
+    month = today.month - 3
+    year = today.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    day = min(today.day, 28)
+    return date(year, month, day), today
+
+
+def bucket_starts(start: date, end: date, granularity: str) -> list[date]:
+    """Every bucket (Monday or first of month) overlapping start..end, in order."""
+    if granularity == WEEK:
+        first = start - timedelta(days=start.weekday())
+        return [first + timedelta(weeks=n) for n in range((end - first).days // 7 + 1)]
+    result, current = [], date(start.year, start.month, 1)
+    while current <= end:
+        result.append(current)
+        current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
+    return result
+
+
+def bucket_label(day: date, granularity: str) -> str:
+    if granularity == WEEK:
+        return f"sem. du {day:%d/%m/%Y}"
+    return f"{MONTHS[day.month - 1]} {day.year}"
+
+
+# --- Aggregation -----------------------------------------------------------------------------------
+
+class Median(Aggregate):
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    allow_distinct = False
+
+
+def _outcome(now: datetime) -> Case:
+    return Case(
+        When(status=Status.UNKNOWN, ends_at__lte=now, then=Value("to_fill")),
+        When(status=Status.UNKNOWN, then=Value("upcoming")),
+        default=F("status"),
+        output_field=CharField(),
+    )
+
+
+def _rate(seen: int, noshow: int) -> float | None:
+    return round(100 * noshow / (seen + noshow), 1) if seen + noshow else None
+
+
+def statistics(appointments: QuerySet[Appointment], *, start: date, end: date, tz: str, granularity: str = MONTH,
+               now: datetime | None = None) -> Statistics:
+    """Figures of ``appointments`` (already limited to what may be seen) starting between local dates
+    ``start`` and ``end`` (included) in ``tz``, per ``granularity`` (WEEK or MONTH). Five queries."""
+    now = now or timezone.now()
+    zone = ZoneInfo(tz)
+    since, until = period_bounds(start, end, tz)
+    period = appointments.filter(starts_at__gte=since, starts_at__lt=until)
+    starts = bucket_starts(start, end, granularity)
+    index = {day: n for n, day in enumerate(starts)}
+    trunc = TruncWeek if granularity == WEEK else TruncMonth
+
+    # 1. One GROUP BY gives outcomes, origins, types (hence services and modes) and locations per bucket.
+    groups = list(
+        period.order_by()
+        .annotate(bucket=trunc("starts_at", tzinfo=zone), outcome=_outcome(now))
+        .values("bucket", "outcome", "created_by", "appointment_type_id", "location_id")
+        .annotate(n=Count("pk"))
+    )
+    # 2. The names of the types and locations met (small tables, by primary key).
+    type_ids = {group["appointment_type_id"] for group in groups}
+    types = {
+        row["pk"]: row for row in AppointmentType.objects.filter(pk__in=type_ids)
+        .values("pk", "name", "mode", "service_id", "service__name", "organisation__name")
+    }
+    location_ids = {group["location_id"] for group in groups} - {None}
+    locations = dict(Location.objects.filter(pk__in=location_ids).values_list("pk", "name"))
+
+    size = len(starts)
+    totals = [0] * size
+    breakdowns: dict[str, dict] = {name: {} for name in ("outcome", "origin", "service", "type", "mode", "location")}
+
+    def add(name, key, label, position, n):
+        series = breakdowns[name].get(key)
+        if series is None:
+            series = breakdowns[name][key] = Series(key=str(key), label=label, counts=[0] * size)
+        series.total += n
+        series.counts[position] += n
+
+    several_organisations = len({row["organisation__name"] for row in types.values()}) > 1
+    for group in groups:
+        position = index.get(group["bucket"].astimezone(zone).date())
+        if position is None:  # cannot happen: the period lies within the buckets
+            continue
+        n = group["n"]
+        totals[position] += n
+        kind = types[group["appointment_type_id"]]
+        type_label = f"{kind['name']} ({kind['organisation__name']})" if several_organisations else kind["name"]
+        add("outcome", group["outcome"], "", position, n)
+        add("origin", group["created_by"], Appointment.CreatedBy(group["created_by"]).label, position, n)
+        add("service", kind["service_id"], kind["service__name"], position, n)
+        add("type", kind["pk"], type_label, position, n)
+        add("mode", kind["mode"], AppointmentType.Mode(kind["mode"]).label, position, n)
+        location_id = group["location_id"]
+        add("location", location_id or 0, locations.get(location_id, NO_LOCATION), position, n)
+
+    def fixed(name, choices):
+        """Every choice, in order, even when nothing was counted."""
+        result = []
+        for key, label in choices:
+            series = breakdowns[name].get(key) or Series(key=key, label=label, counts=[0] * size)
+            series.label = label
+            result.append(series)
+        return result
+
+    def ranked(name):
+        return sorted(breakdowns[name].values(), key=lambda series: (-series.total, series.label))
+
+    outcomes = fixed("outcome", OUTCOMES)
+    seen, noshow = outcomes[0], outcomes[1]
+    origins = fixed("origin", Appointment.CreatedBy.choices)
+    modes = fixed("mode", AppointmentType.Mode.choices)
+
+    # 3. Booking delay and waiting list entries, over the whole period.
+    delay_expression = ExpressionWrapper(F("starts_at") - F("created_at"), output_field=DurationField())
+    same_day = Q(created_day=F("start_day")) | Q(delay__lt=timedelta(0))
+    delays = (
+        period.order_by()
+        .annotate(delay=delay_expression, start_day=TruncDate("starts_at", tzinfo=zone),
+                  created_day=TruncDate("created_at", tzinfo=zone))
+        .aggregate(
+            count=Count("pk"),
+            average=Avg("delay", output_field=DurationField()),
+            median=Median("delay", output_field=DurationField()),
+            same_day=Count("pk", filter=same_day),
+            week=Count("pk", filter=~same_day & Q(delay__lt=timedelta(days=7))),
+            month=Count("pk", filter=~same_day & Q(delay__gte=timedelta(days=7), delay__lt=timedelta(days=28))),
+            later=Count("pk", filter=~same_day & Q(delay__gte=timedelta(days=28))),
+            waiting=Count("waiting_list_entry"),
+        )
+    )
+    delay = Delay(
+        count=delays["count"], average=delays["average"], median=delays["median"],
+        buckets=[Series(key=key, label=label, total=delays[key]) for key, label in DELAY_BUCKETS],
+    )
+
+    # 4. Messages of the period's appointments, by channel and status.
+    message_rows = (
+        Message.objects.filter(appointment__in=period.values("pk")).order_by()
+        .values("channel", "status").annotate(n=Count("pk"), segments=Sum("sms_segments"))
+    )
+    channels = {key: ChannelMessages(channel=key, label=label, total=0, by_status=dict.fromkeys(MESSAGE_STATUSES, 0),
+                                     sms_segments=0) for key, label in Channel.choices}
+    for row in message_rows:
+        entry = channels.setdefault(row["channel"], ChannelMessages(
+            channel=row["channel"], label=row["channel"], total=0, by_status=dict.fromkeys(MESSAGE_STATUSES, 0),
+            sms_segments=0))
+        status = row["status"] if row["status"] in MESSAGE_STATUSES else MessageStatus.PENDING.value
+        entry.by_status[status] += row["n"]
+        entry.total += row["n"]
+        entry.sms_segments += row["segments"] or 0
+
+    # 5. Waiting-list offers and the moves that followed them.
+    moved_after_offer = AppointmentChange.objects.filter(
+        appointment_id=OuterRef("appointment_id"), action="moved", actor_agent__isnull=True,
+        at__gt=OuterRef("created_at"),
+    )
+    offers = Message.objects.filter(appointment__in=period.values("pk"), kind=Kind.WAITING_LIST_SLOT).aggregate(
+        offers=Count("pk"),
+        offered=Count("appointment_id", distinct=True),
+        moved=Count("appointment_id", distinct=True, filter=Q(Exists(moved_after_offer))),
+    )
+    waiting_list = WaitingList(waiting=delays["waiting"], offers=offers["offers"],
+                               offered_appointments=offers["offered"], moved=offers["moved"])
+
+    return Statistics(
+        start=start, end=end, tz=tz, granularity=granularity,
+        buckets=[Bucket(start=day, label=bucket_label(day, granularity)) for day in starts],
+        total=sum(totals), totals=totals, outcomes=outcomes,
+        noshow_rate=_rate(seen.total, noshow.total),
+        noshow_rates=[_rate(seen.counts[n], noshow.counts[n]) for n in range(size)],
+        by_origin=origins, by_service=ranked("service"), by_type=ranked("type"), by_mode=modes,
+        by_location=ranked("location"), delay=delay, messages=list(channels.values()), waiting_list=waiting_list,
+    )
+
+
+def organisation_names(organisation_ids) -> dict[int, str]:
+    return dict(Organisation.objects.filter(pk__in=list(organisation_ids)).values_list("pk", "name"))
+
