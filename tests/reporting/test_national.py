@@ -194,6 +194,8 @@ def test_the_public_page_shows_the_figures_and_no_personal_data(national_world, 
     # May: 4 + 2 + 1 appointments; no-show rate: 2 absences / (3 honoured + 2 absences) = 40 %.
     assert "<td>7</td>" in html and "40,0 %" in html
     assert "absences non excusées ÷ (rendez-vous honorés + absences non excusées)" in html
+    # Charts are SVG images with a title, each followed by a table of its numbers.
+    assert html.count('role="img"') == 5 and "<title id=\"national-no-show-title\">" in html
     for value in PERSONAL:
         assert value not in html
 
