@@ -18,8 +18,9 @@ Definitions (shown on the page too):
   message sent in the month.
 - No-show rate = absences non excusées / (honorés + absences non excusées): appointments still to be
   filled in or cancelled are left out.
-A schema that fails (dropped, not migrated, bad time zone) is logged and skipped: its figures are missing
-from this run, the other administrations are still counted.
+A schema that fails (dropped, not migrated, bad time zone) is logged and skipped, the other administrations
+are still read; the rows of its kind of administration are then left as the previous run wrote them (stale
+rather than understated), the other kinds are replaced.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def compute_national_figures(*, at: datetime | None = None) -> dict:
     """Recompute every NationalFigure row from the administrations' schemas (run in the public schema)."""
     totals: dict[tuple[date, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNT_FIELDS, 0))
     contributors: dict[tuple[date, str], int] = defaultdict(int)
-    read, failed = 0, []
+    read, failed, failed_kinds = 0, [], set()
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         administrations = list(
             Administration.objects.filter(status=Administration.Status.ACTIVE)
@@ -128,6 +129,7 @@ def compute_national_figures(*, at: datetime | None = None) -> dict:
         except Exception:  # one broken schema must not hide the others: logged, skipped
             logger.exception("national figures: schema %s skipped", administration.schema_name)
             failed.append(administration.slug)
+            failed_kinds.add(administration.kind)
             continue
         read += 1
         for month, row in counts.items():
@@ -143,6 +145,7 @@ def compute_national_figures(*, at: datetime | None = None) -> dict:
             computed_at=computed_at, **row,
         )
         for (month, kind), row in sorted(totals.items())
+        if kind not in failed_kinds
     ]
     with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         NationalFigure.objects.bulk_create(
@@ -150,7 +153,11 @@ def compute_national_figures(*, at: datetime | None = None) -> dict:
             update_fields=[*COUNT_FIELDS, "administrations", "computed_at"],
         )
         # Months that left the window and kinds or months without data any more.
-        deleted, _ = NationalFigure.objects.exclude(computed_at=computed_at).delete()
+        deleted, _ = (
+            NationalFigure.objects.exclude(computed_at=computed_at)
+            .exclude(administration_kind__in=failed_kinds)
+            .delete()
+        )
     cache.delete(CACHE_KEY)
     logger.info(
         "national figures: %d administrations read, %d failed, %d rows written, %d removed",

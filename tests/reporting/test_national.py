@@ -150,18 +150,27 @@ def test_rerun_is_idempotent_and_drops_figures_without_data(national_world):
     assert NationalFigure.objects.count() == 0
 
 
-def test_a_broken_schema_does_not_stop_the_others(national_world, caplog):
+def test_a_broken_schema_does_not_stop_the_others_and_its_kind_keeps_the_last_figures(national_world, caplog):
+    compute_national_figures(at=AT)
+    # A commune whose schema is gone (dropped by hand, failed restore...), and new data in A and B.
     Administration.objects.create(
-        name="Opérateur sans schéma", kind=Administration.Kind.OPERATEUR, slug="sans-schema",
+        name="Commune sans schéma", kind=Administration.Kind.COMMUNE, slug="sans-schema",
         schema_name="national_missing_schema", status=Administration.Status.ACTIVE,
         first_admin_email="admin@sans-schema.fr",
     )
+    for administration in (national_world["a"], national_world["b"]):
+        with tenant_context(administration):
+            add_appointment(AppointmentTypeFactory(), datetime(2026, 5, 20, 8, tzinfo=UTC))
+    connection.set_schema_to_public()
 
     result = compute_national_figures(at=AT)
 
     assert result["failed"] == ["sans-schema"] and result["administrations"] == 3
-    assert set(figures()) == {(MAY, "departement"), (JUNE, "departement"), (MAY, "commune"), (MAY, "etat")}
     assert "national_missing_schema" in caplog.text
+    rows = figures()
+    assert set(rows) == {(MAY, "departement"), (JUNE, "departement"), (MAY, "commune"), (MAY, "etat")}
+    assert rows[(MAY, "departement")].appointments == 5  # read again
+    assert rows[(MAY, "commune")].appointments == 2  # kept as the last complete run wrote it, not understated
 
 
 def test_the_task_runs_in_the_public_schema_and_the_command_by_hand(national_world):
