@@ -78,6 +78,17 @@ class ProfileForm(StyledMixin, forms.ModelForm):
         widgets = {"birth_date": DATE_WIDGET}
         labels = {"phone": "Téléphone portable"}
 
+    CERTIFIED_HELP = "Identité certifiée par FranceConnect"
+
+    def __init__(self, *args, certified_fields=(), **kwargs):
+        """``certified_fields``: fields whose value comes from FranceConnect. They are shown read-only and
+        Django ignores what is posted for a disabled field (the record's value is kept)."""
+        super().__init__(*args, **kwargs)
+        for name in certified_fields:
+            field = self.fields[name]
+            field.disabled = True
+            field.help_text = self.CERTIFIED_HELP
+
     def clean_birth_date(self):
         return _clean_birth_date(self.cleaned_data.get("birth_date"))
 

@@ -56,6 +56,7 @@ TENANT_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",  # FranceConnect (docs/decisions/0017)
     "rest_framework.authtoken",
     "scheduling",
     "public_booking",
@@ -198,6 +199,9 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "RDV Service Public")
 SOCIALACCOUNT_ADAPTER = "tenants.accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_PROVIDERS: dict = {}
+# A FranceConnect sign-in with an e-mail FranceConnect says is verified joins that usager account (the adapter
+# refuses agents); the FranceConnect app itself is a SocialApp row per administration (docs/decisions/0017).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 
 # --- Internationalisation ------------------------------------------------------------------------
 LANGUAGE_CODE = "fr"

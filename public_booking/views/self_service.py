@@ -22,6 +22,7 @@ from scheduling import policy
 from scheduling.models import AppointmentType, Citizen
 from scheduling.services import SlotUnavailable
 from scheduling.views.common import agent_view
+from tenants.accounts import franceconnect
 
 from .. import self_service as rules
 from ..forms_self_service import (
@@ -207,12 +208,14 @@ def my_appointments(request):
 @citizen_required
 def citizen_account(request):
     citizen = request.citizen
-    form = ProfileForm(_posted(request), instance=citizen, prefix="profil")
+    certified = franceconnect.is_certified(request.user)
+    form = ProfileForm(_posted(request), instance=citizen, prefix="profil",
+                       certified_fields=franceconnect.CERTIFIED_FIELDS if certified else ())
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Votre profil est enregistré.")
         return redirect("citizen_account")
-    return render(request, TEMPLATES + "account.html", {"form": form, "citizen": citizen},
+    return render(request, TEMPLATES + "account.html", {"form": form, "citizen": citizen, "certified": certified},
                   status=400 if form.is_bound else 200)
 
 
