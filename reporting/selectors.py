@@ -2,7 +2,7 @@
 
 Everything is computed by SQL aggregation (GROUP BY, ``COUNT(*) FILTER (WHERE ...)``, percentiles), never by
 walking appointment rows in Python: Python only folds the few aggregated groups into the shapes below.
-``statistics(...)`` runs a constant number of queries (5) whatever the number of appointments.
+``statistics(...)`` runs a constant number of queries (6) whatever the number of appointments.
 
 Who sees what (``visible_appointments``), a subset of what ``scheduling.policy`` lets the agent see:
 
@@ -234,7 +234,7 @@ def _rate(seen: int, noshow: int) -> float | None:
 def statistics(appointments: QuerySet[Appointment], *, start: date, end: date, tz: str, granularity: str = MONTH,
                now: datetime | None = None) -> Statistics:
     """Figures of ``appointments`` (already limited to what may be seen) starting between local dates
-    ``start`` and ``end`` (included) in ``tz``, per ``granularity`` (WEEK or MONTH). Five queries."""
+    ``start`` and ``end`` (included) in ``tz``, per ``granularity`` (WEEK or MONTH). Six queries."""
     now = now or timezone.now()
     zone = ZoneInfo(tz)
     since, until = period_bounds(start, end, tz)
