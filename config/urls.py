@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api_schema"),
     path("api/v1/docs/", SpectacularRedocView.as_view(url_name="api_schema", permission_classes=[]), name="api_docs"),
     path("api/v1/", include(("scheduling.api.urls", "api"), namespace="api")),
+    path("", include("retention.urls")),
     path("", include("public_booking.urls")),
 ]
 

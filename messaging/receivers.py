@@ -31,8 +31,8 @@ def participant_removed(sender, *, appointment, actor, participation, **kwargs):
     services.on_participant_removed(appointment=appointment, actor=actor, participation=participation)
 
 
-def appointment_deleted(sender, *, appointment, actor, **kwargs):
-    services.on_appointment_deleted(appointment=appointment, actor=actor)
+def appointment_deleted(sender, *, appointment, actor, reason=None, **kwargs):
+    services.on_appointment_deleted(appointment=appointment, actor=actor, reason=reason)
 
 
 def connect() -> None:

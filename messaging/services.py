@@ -326,7 +326,8 @@ def _appointment_payload(appointment: Appointment) -> dict:
     }
 
 
-def _write_webhooks(batch: _Batch, *, appointment: Appointment, event: str, tag: str) -> None:
+def _write_webhooks(batch: _Batch, *, appointment: Appointment, event: str, tag: str,
+                    reason: str | None = None) -> None:
     endpoints = WebhookEndpoint.objects.filter(
         organisation_id=appointment.organisation_id, subscriptions__contains=[WebhookEndpoint.Subscription.APPOINTMENT]
     )
@@ -334,7 +335,7 @@ def _write_webhooks(batch: _Batch, *, appointment: Appointment, event: str, tag:
     for endpoint in endpoints:
         if payload is None:
             payload = {"data": _appointment_payload(appointment), "model": "Rdv", "event": event,
-                       "timestamp": batch.now.isoformat(), "reason": None}
+                       "timestamp": batch.now.isoformat(), "reason": reason}
         batch.add(("webhook", tag, endpoint.pk), channel=Channel.WEBHOOK, recipient=endpoint.target_url[:500],
                   recipient_kind=RecipientKind.WEBHOOK, kind=Kind.WEBHOOK, appointment=appointment,
                   webhook_endpoint=endpoint, context=payload)
@@ -514,8 +515,10 @@ def on_participant_removed(*, appointment: Appointment, actor, participation: Pa
     return batch.save()
 
 
-def on_appointment_deleted(*, appointment: Appointment, actor, now: datetime | None = None) -> list[Message]:
-    """Before the rows go: pending messages of the appointment are skipped, webhooks get "destroyed"."""
+def on_appointment_deleted(*, appointment: Appointment, actor, now: datetime | None = None,
+                           reason: str | None = None) -> list[Message]:
+    """Before the rows go: pending messages of the appointment are skipped, webhooks get "destroyed"
+    (with ``reason`` as their ``webhook_reason``: "rgpd" for the retention job)."""
     now = now or timezone.now()
     appointment = _load(appointment)
     event_id, _ = _event_id(appointment)
@@ -523,7 +526,7 @@ def on_appointment_deleted(*, appointment: Appointment, actor, now: datetime | N
     Message.objects.filter(appointment=appointment, status=MessageStatus.PENDING).exclude(
         channel=Channel.WEBHOOK
     ).update(status=MessageStatus.SKIPPED, reason="Rendez-vous supprimé.", updated_at=now)
-    _write_webhooks(batch, appointment=appointment, event="destroyed", tag="deleted")
+    _write_webhooks(batch, appointment=appointment, event="destroyed", tag="deleted", reason=reason)
     return batch.save()
 
 

@@ -12,4 +12,4 @@ appointment_cancelled = Signal()  # + status (excused / revoked)
 appointment_status_changed = Signal()  # + previous_status, status
 participant_added = Signal()  # + participation
 participant_removed = Signal()  # + participation
-appointment_deleted = Signal()  # sent inside the transaction, before the rows are deleted
+appointment_deleted = Signal()  # + reason (None, or "rgpd"); sent inside the transaction, before the rows go

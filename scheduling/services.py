@@ -458,9 +458,10 @@ def appointment_move(
 
 
 @transaction.atomic
-def appointment_delete(*, appointment: Appointment, actor: Actor) -> None:
+def appointment_delete(*, appointment: Appointment, actor: Actor, reason: str | None = None) -> None:
     """Delete an appointment (admins: a booking made by mistake). Its audit trail stays, with a last
-    "deleted" entry holding what the appointment was; receivers hear it before the rows go."""
+    "deleted" entry holding what the appointment was; receivers hear it before the rows go. ``reason``
+    ("rgpd" for the retention job) is announced with the event (webhooks' ``webhook_reason``)."""
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     snapshot = {
         "appointment_type": appointment.appointment_type_id, "location": appointment.location_id,
@@ -469,8 +470,8 @@ def appointment_delete(*, appointment: Appointment, actor: Actor) -> None:
         "agents": sorted(appointment.agent_links.values_list("agent_id", flat=True)),
         "citizens": sorted(appointment.participations.values_list("citizen_id", flat=True)),
     }
-    events.appointment_deleted.send(sender=Appointment, appointment=appointment, actor=actor)
-    _record(appointment, actor, "deleted", snapshot)
+    events.appointment_deleted.send(sender=Appointment, appointment=appointment, actor=actor, reason=reason)
+    _record(appointment, actor, "deleted", snapshot | ({"reason": reason} if reason else {}))
     appointment.delete()
 
 

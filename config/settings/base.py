@@ -264,6 +264,18 @@ EXPORT_STREAM_MAX_ROWS = env_int("EXPORT_STREAM_MAX_ROWS", 5000, minimum=0)
 # Hours a background export's download link stays valid.
 EXPORT_EXPIRY_HOURS = env_int("EXPORT_EXPIRY_HOURS", 6, minimum=1)
 
+# --- Data protection (RGPD) -------------------------------------------------------------------------
+# Retention periods applied each night by retention.apply_all (docs/decisions/0018). Platform-wide: the
+# Administration model has no field for a per-administration override (it would need a migration).
+RGPD_APPOINTMENT_RETENTION_DAYS = env_int("RGPD_APPOINTMENT_RETENTION_DAYS", 730, minimum=1)
+RGPD_MESSAGE_CONTENT_RETENTION_DAYS = env_int("RGPD_MESSAGE_CONTENT_RETENTION_DAYS", 182, minimum=1)
+RGPD_MESSAGE_RETENTION_DAYS = env_int("RGPD_MESSAGE_RETENTION_DAYS", 730, minimum=1)
+RGPD_CITIZEN_INACTIVITY_DAYS = env_int("RGPD_CITIZEN_INACTIVITY_DAYS", 730, minimum=1)
+RGPD_AGENT_INACTIVITY_DAYS = env_int("RGPD_AGENT_INACTIVITY_DAYS", 365, minimum=1)
+RGPD_AGENT_WARNING_DAYS = env_int("RGPD_AGENT_WARNING_DAYS", 30, minimum=1)
+RGPD_HISTORY_RETENTION_DAYS = env_int("RGPD_HISTORY_RETENTION_DAYS", 365, minimum=1)
+RGPD_BATCH_SIZE = env_int("RGPD_BATCH_SIZE", 500, minimum=1)
+
 # --- Logging: every line carries the schema ------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -1,0 +1,31 @@
+"""Retention tasks (thin): each night the platform task sends one ``retention.apply`` per active
+administration, which runs in that administration's schema."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django_tenants.utils import tenant_context
+
+from config.celery import app
+from tenants.tasks import AdministrationTask, PlatformTask
+
+
+@app.task(base=AdministrationTask, name="retention.apply", ignore_result=True)
+def apply() -> dict[str, int]:
+    from .services import retention_apply
+
+    return retention_apply().counts
+
+
+@app.task(base=PlatformTask, name="retention.apply_all", ignore_result=True)
+def apply_all() -> int:
+    from tenants.models import Administration
+
+    count = 0
+    for administration in Administration.objects.filter(status=Administration.Status.ACTIVE).exclude(
+        schema_name=settings.PUBLIC_SCHEMA_NAME
+    ):
+        with tenant_context(administration):
+            apply.delay()
+        count += 1
+    return count
