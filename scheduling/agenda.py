@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 
 from . import policy
 from .holidays import public_holidays
@@ -67,6 +68,33 @@ class AgendaDay:
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """UTC bounds of a local day (23 or 25 hours long on DST change days)."""
     return to_utc(day, time.min, tz), to_utc(day + ONE_DAY, time.min, tz)
+
+
+def appointments_filtered(queryset, data: dict, tz: ZoneInfo, *, prefix: str = ""):
+    """The appointment list's filters (``AppointmentFilterForm.cleaned_data``) applied to a queryset of
+    appointments or, with ``prefix="appointment__"``, of participations (the list and the exports share
+    them). Dates are local days of the chosen organisation's time zone, else of ``tz``."""
+    from .forms.agenda import TO_FILL
+
+    organisation = data.get("organisation")
+    if organisation is not None:
+        tz = ZoneInfo(organisation.timezone)
+        queryset = queryset.filter(**{f"{prefix}organisation": organisation})
+    if data.get("date_from"):
+        queryset = queryset.filter(**{f"{prefix}ends_at__gt": day_bounds(data["date_from"], tz)[0]})
+    if data.get("date_to"):
+        queryset = queryset.filter(**{f"{prefix}starts_at__lt": day_bounds(data["date_to"], tz)[1]})
+    if data.get("status") == TO_FILL:
+        queryset = queryset.filter(**{f"{prefix}status": "unknown", f"{prefix}ends_at__lte": timezone.now()})
+    elif data.get("status"):
+        queryset = queryset.filter(**{f"{prefix}status": data["status"]})
+    if data.get("agent"):
+        assigned = AppointmentAgent.objects.filter(agent=data["agent"]).values("appointment_id")
+        queryset = queryset.filter(**{f"{prefix}pk__in": assigned})
+    for name in ("appointment_type", "location"):
+        if data.get(name):
+            queryset = queryset.filter(**{f"{prefix}{name}": data[name]})
+    return queryset
 
 
 def _place(days: list[AgendaDay], bounds: list[tuple[datetime, datetime]], tz: ZoneInfo, target: str,

@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .. import policy
-from ..agenda import agent_agenda, day_bounds
-from ..forms.agenda import TO_FILL, AgendaForm, AppointmentFilterForm, ContextForm, MoveForm, StatusForm
+from ..agenda import agent_agenda, appointments_filtered, day_bounds
+from ..forms.agenda import AgendaForm, AppointmentFilterForm, ContextForm, MoveForm, StatusForm
 from ..models import AppointmentAgent, Organisation, Participation
 from ..services import (
     Actor,
@@ -134,26 +134,7 @@ def appointment_list(request):
         appointments = appointments.none()
         status_code = 400
     elif form.is_bound:
-        data = form.cleaned_data
-        organisation = data.get("organisation")
-        if organisation is not None:
-            tz = ZoneInfo(organisation.timezone)
-            appointments = appointments.filter(organisation=organisation)
-        if data.get("date_from"):
-            appointments = appointments.filter(ends_at__gt=day_bounds(data["date_from"], tz)[0])
-        if data.get("date_to"):
-            appointments = appointments.filter(starts_at__lt=day_bounds(data["date_to"], tz)[1])
-        if data.get("status") == TO_FILL:
-            appointments = appointments.filter(status="unknown", ends_at__lte=timezone.now())
-        elif data.get("status"):
-            appointments = appointments.filter(status=data["status"])
-        if data.get("agent"):
-            appointments = appointments.filter(
-                pk__in=AppointmentAgent.objects.filter(agent=data["agent"]).values("appointment_id")
-            )
-        for name in ("appointment_type", "location"):
-            if data.get(name):
-                appointments = appointments.filter(**{name: data[name]})
+        appointments = appointments_filtered(appointments, form.cleaned_data, tz)
     else:
         today = timezone.now().astimezone(tz).date()
         form = AppointmentFilterForm(initial={"date_from": today}, scope=scope)

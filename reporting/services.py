@@ -1,0 +1,216 @@
+"""Rules of reporting (writes and decisions). Views and tasks call these; reads live in selectors/exports."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from scheduling import policy
+from scheduling.forms.agenda import AppointmentFilterForm
+
+from . import exports
+from .models import Export
+
+logger = logging.getLogger(__name__)
+
+# --- Exports ---------------------------------------------------------------------------------------------
+
+EXPIRED_MESSAGE = "Ce fichier a expiré : les exports sont conservés {hours} heures. Relancez l'export depuis la liste."
+NOT_READY_MESSAGE = "Ce fichier n'est pas encore prêt."
+FAILED_MESSAGE = "L'export a échoué. Réessayez ; si le problème persiste, contactez le support."
+CONTENT_TYPES = {
+    Export.Format.CSV: "text/csv; charset=utf-8",
+    Export.Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+FILE_PREFIXES = {Export.Kind.APPOINTMENTS: "rdv", Export.Kind.PARTICIPATIONS: "participations"}
+
+
+class ExportExpired(Exception):
+    def __init__(self):
+        self.message = EXPIRED_MESSAGE.format(hours=settings.EXPORT_EXPIRY_HOURS)
+        super().__init__(self.message)
+
+
+class ExportNotReady(Exception):
+    pass
+
+
+@dataclass
+class StreamedExport:
+    """A small export sent at once: ``content`` is an iterator of bytes (CSV) or bytes (XLSX)."""
+
+    file_name: str
+    content_type: str
+    content: object
+    rows: int
+
+
+def export_filters(params) -> dict:
+    """The list's filters kept from a query string or form data (only the filter form's fields)."""
+    return {name: str(params.get(name, "")) for name in AppointmentFilterForm.base_fields if params.get(name)}
+
+
+def download_name(kind: str, file_format: str, day=None) -> str:
+    day = day or timezone.localdate()
+    return f"{FILE_PREFIXES[kind]}-{day:%Y-%m-%d}.{file_format}"
+
+
+def export_start(*, scope: policy.Scope, kind: str, file_format: str, filters: dict) -> StreamedExport | Export:
+    """Export what the scope may see with the list's filters: at once when small (a StreamedExport), else as a
+    background job (the Export row, its task sent after commit). Bad kind, format or filters: ValidationError
+    in French, nothing exported."""
+    if kind not in Export.Kind.values:
+        raise ValidationError("Choisissez ce que vous voulez exporter : rendez-vous ou participations.")
+    if file_format not in Export.Format.values:
+        raise ValidationError("Choisissez le format du fichier : CSV ou Excel (XLSX).")
+    try:
+        data = exports.validated_filters(scope, filters)
+    except exports.InvalidFilters as error:
+        raise ValidationError(error.message) from None
+    total = exports.visible_filtered(scope, data, kind).count()
+    if total <= settings.EXPORT_STREAM_MAX_ROWS:
+        return _streamed(scope, kind, file_format, filters, total)
+    # A job that never ends (lost worker) is purged a day later like any expired file.
+    abandon_at = timezone.now() + timedelta(hours=max(24, settings.EXPORT_EXPIRY_HOURS))
+    export = Export.objects.create(agent=scope.agent, kind=kind, format=file_format, filters=filters, total_rows=total,
+                                   expires_at=abandon_at)
+    transaction.on_commit(lambda: _send_job(export.pk))
+    return export
+
+
+def _streamed(scope, kind: str, file_format: str, filters: dict, total: int) -> StreamedExport:
+    rows = exports.export_rows(scope, filters, kind)
+    header = exports.headers(kind)
+    if file_format == Export.Format.CSV:
+        content = exports.csv_lines(rows, header=header)
+    else:
+        buffer = io.BytesIO()
+        exports.write_xlsx(rows, buffer, header=header, constant_memory=False)
+        content = buffer.getvalue()
+    return StreamedExport(file_name=download_name(kind, file_format), content_type=CONTENT_TYPES[file_format],
+                          content=content, rows=total)
+
+
+def _send_job(export_id: int) -> None:
+    from .tasks import export_run
+
+    try:
+        export_run.delay(export_id)
+    except Exception:  # broker unreachable: the row stays pending and says so on its page
+        logger.exception("Could not queue export %s", export_id)
+        Export.objects.filter(pk=export_id).update(
+            state=Export.State.FAILED, error="Le service d'export est momentanément indisponible. Réessayez.",
+            finished_at=timezone.now(), expires_at=timezone.now(),
+        )
+
+
+def export_directory() -> Path:
+    return Path(settings.EXPORTS_ROOT) / connection.schema_name
+
+
+def export_path(export: Export) -> Path | None:
+    return export_directory() / export.file_name if export.file_name else None
+
+
+def export_run(*, export_id: int) -> Export:
+    """The background job: write the file under EXPORTS_ROOT/<schema>/, progress every ~1000 rows, then tell
+    the agent. A job already finished is left alone (a redelivered task does nothing)."""
+    export = Export.objects.select_related("agent__user").get(pk=export_id)
+    if export.state not in (Export.State.PENDING, Export.State.RUNNING):
+        return export
+    Export.objects.filter(pk=export.pk).update(state=Export.State.RUNNING, written_rows=0)
+    directory = export_directory()
+    directory.mkdir(parents=True, exist_ok=True)
+    file_name = f"{export.uuid}.{export.format}"
+    partial = directory / f"{file_name}.partial"
+
+    def progress(count: int) -> None:
+        Export.objects.filter(pk=export.pk).update(written_rows=count)
+
+    try:
+        scope = policy.scope_for_agent(export.agent)
+        rows = exports.export_rows(scope, export.filters, export.kind)
+        header = exports.headers(export.kind)
+        if export.format == Export.Format.CSV:
+            with open(partial, "wb") as fileobj:
+                written = exports.write_csv(rows, fileobj, header=header, on_progress=progress)
+        else:
+            written = exports.write_xlsx(rows, str(partial), header=header, on_progress=progress)
+        os.replace(partial, directory / file_name)
+    except exports.InvalidFilters as error:
+        return _fail(export, partial, f"Les filtres de cet export ne sont plus valables : {error.message}")
+    except Exception:
+        logger.exception("Export %s failed", export.pk)
+        return _fail(export, partial, FAILED_MESSAGE)
+    finished = timezone.now()
+    export.state, export.written_rows, export.file_name = Export.State.DONE, written, file_name
+    export.finished_at, export.expires_at = finished, finished + timedelta(hours=settings.EXPORT_EXPIRY_HOURS)
+    export.save(update_fields=["state", "written_rows", "file_name", "finished_at", "expires_at"])
+    _notify_ready(export)
+    return export
+
+
+def _fail(export: Export, partial: Path, message: str) -> Export:
+    partial.unlink(missing_ok=True)
+    now = timezone.now()
+    export.state, export.error, export.finished_at, export.expires_at = Export.State.FAILED, message, now, now
+    export.save(update_fields=["state", "error", "finished_at", "expires_at"])
+    return export
+
+
+def _notify_ready(export: Export) -> None:
+    """E-mail the agent that his file is ready (the page says so too). A mail failure does not fail the job."""
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    user = export.agent.user
+    if user is None or not user.email:
+        return
+    administration = connection.tenant
+    context = {
+        "export": export, "administration": administration, "hours": settings.EXPORT_EXPIRY_HOURS,
+        "link": administration.url(reverse("agent_export", args=[export.uuid])),
+    }
+    body = render_to_string("reporting/exports/ready_email.txt", context)
+    try:
+        EmailMessage(subject=f"Votre export est prêt — {administration.name}", body=body, to=[user.email]).send()
+    except (OSError, ConnectionError):
+        logger.warning("Could not e-mail export %s to its agent", export.pk)
+
+
+def export_for_download(*, scope: policy.Scope, export_uuid) -> tuple[Export, Path]:
+    """The agent's own finished export and its file; ExportExpired or ExportNotReady otherwise (another agent's
+    export is a 404: ``policy.get_visible_or_404``)."""
+    export = policy.get_visible_or_404(Export.objects.filter(agent=scope.agent), uuid=export_uuid)
+    if export.state == Export.State.EXPIRED or (export.expires_at and export.expires_at <= timezone.now()
+                                                 and export.state == Export.State.DONE):
+        raise ExportExpired
+    path = export_path(export)
+    if export.state != Export.State.DONE or path is None:
+        raise ExportNotReady(export.error or NOT_READY_MESSAGE)
+    if not path.exists():
+        raise ExportExpired
+    return export, path
+
+
+def exports_purge(*, now=None) -> int:
+    """Delete the files of the exports past their expiry and mark them expired. Returns how many."""
+    now = now or timezone.now()
+    expired = list(Export.objects.filter(expires_at__lte=now).exclude(state=Export.State.EXPIRED))
+    for export in expired:
+        path = export_path(export)
+        if path is not None:
+            path.unlink(missing_ok=True)
+            path.with_name(f"{path.name}.partial").unlink(missing_ok=True)
+    Export.objects.filter(pk__in=[export.pk for export in expired]).update(state=Export.State.EXPIRED, file_name="")
+    return len(expired)
