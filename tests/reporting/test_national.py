@@ -273,3 +273,27 @@ def test_platform_home_links_to_the_page_which_is_not_served_on_an_administratio
 
 def test_writes_are_refused(platform_client):
     assert platform_client.post("/statistiques/").status_code == 405
+
+
+def test_the_nightly_beat_entry_names_a_task_the_worker_registers():
+    """In a fresh process, as a worker starts: autodiscovery loads reporting.tasks, which imports this module."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["national-figures"]
+    assert entry["task"] == "reporting.national_figures_compute"
+    assert entry["schedule"].hour == {3}
+    code = ("import django; django.setup(); from config.celery import app; app.loader.import_default_modules(); "
+            f"print({entry['task']!r} in app.tasks)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            cwd=settings.BASE_DIR)
+    assert result.stdout.strip() == "True", result.stderr
+
+
+def test_the_task_refuses_to_run_in_an_administrations_schema(administration_a):
+    from tenants.tasks import TaskSentFromAdministration
+
+    with tenant_context(administration_a), pytest.raises(TaskSentFromAdministration):
+        national_figures_compute.apply().get()
