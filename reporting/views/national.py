@@ -1,14 +1,12 @@
 """National public statistics on the platform host: open to anyone, read from the public schema only."""
 
-import csv
-import io
-
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.timezone import localdate
 from django.views.decorators.http import require_safe
 
 from reporting import charts
+from reporting.exports import csv_lines
 from reporting.national import COUNT_FIELDS, national_statistics
 
 CSV_HEADER = [
@@ -77,16 +75,12 @@ def national_statistics_page(request):
 @require_safe
 def national_statistics_csv(request):
     """The aggregates as open data: one row per month and kind of administration (UTF-8 with BOM, ';')."""
-    data = national_statistics()
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for row in data["rows"]:
-        writer.writerow([
-            row["month"].strftime("%Y-%m"), row["administration_kind_label"], row["administrations"],
-            *(row[field] for field in COUNT_FIELDS),
-        ])
-    response = HttpResponse(buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
+    rows = (
+        (row["month"].strftime("%Y-%m"), row["administration_kind_label"], row["administrations"],
+         *(row[field] for field in COUNT_FIELDS))
+        for row in national_statistics()["rows"]
+    )
+    content = b"".join(csv_lines(rows, header=CSV_HEADER))
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="statistiques-nationales.csv"'
     return response
