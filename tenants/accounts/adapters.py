@@ -27,6 +27,14 @@ class AccountAdapter(DefaultAccountAdapter):
             return "/agents/"
         return "/console/"
 
+    def login(self, request, user):
+        super().login(request, user)
+        franceconnect.remember_id_token(request)
+
+    def get_logout_redirect_url(self, request):
+        """A FranceConnect session also ends at FranceConnect (allauth asks before flushing the session)."""
+        return franceconnect.end_session_url(request) or super().get_logout_redirect_url(request)
+
     def get_signup_redirect_url(self, request):
         """Only FranceConnect signs usagers up through allauth: they land where a sign-in would take them."""
         return self.get_login_redirect_url(request)
@@ -59,6 +67,16 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if app is not None and app.provider == franceconnect.PROVIDER and app.provider_id == franceconnect.PROVIDER_ID:
             return franceconnect.FranceConnectProvider(request, app=app)
         return instance
+
+    def get_requests_session(self):
+        """allauth's HTTP session, which also notes the raw id_token FranceConnect needs back at logout."""
+        from functools import partial
+
+        from allauth.core import context
+
+        session = super().get_requests_session()
+        session.hooks["response"].append(partial(franceconnect.keep_id_token, self.request or context.request))
+        return session
 
     def generate_state_param(self, state: dict) -> str:
         import secrets

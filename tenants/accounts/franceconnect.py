@@ -113,3 +113,52 @@ def remove() -> int:
     from allauth.socialaccount.models import SocialApp
 
     return SocialApp.objects.filter(provider=PROVIDER, provider_id=PROVIDER_ID).delete()[0]
+
+
+# --- Logout at FranceConnect (end_session_endpoint with id_token_hint) ----------------------------
+# allauth keeps the decoded id_token, not the signed one FranceConnect wants back at logout. The token
+# response is read on its way in (a response hook on allauth's own HTTP session, see the adapter), kept on
+# the request, then in the session once the usager is signed in.
+ID_TOKEN_SESSION_KEY = "franceconnect_id_token"
+_REQUEST_ATTRIBUTE = "_franceconnect_id_token"
+
+
+def keep_id_token(request, response, *args, **kwargs):
+    """requests response hook: remember the raw id_token of a token-endpoint answer on the request."""
+    if request is None or response.request.method != "POST" or not response.ok:
+        return response
+    try:
+        body = response.json()
+    except ValueError:
+        return response
+    if isinstance(body, dict) and isinstance(body.get("id_token"), str) and "access_token" in body:
+        setattr(request, _REQUEST_ATTRIBUTE, body["id_token"])
+    return response
+
+
+def remember_id_token(request) -> None:
+    """After sign-in: keep the id_token of this FranceConnect sign-in in the (new) session."""
+    id_token = getattr(request, _REQUEST_ATTRIBUTE, None)
+    if id_token:
+        request.session[ID_TOKEN_SESSION_KEY] = id_token
+
+
+def end_session_url(request) -> str | None:
+    """FranceConnect's logout address for this session (read before the session is flushed), or None."""
+    import requests
+    from allauth.socialaccount.adapter import get_adapter
+    from allauth.socialaccount.models import SocialApp
+    from django.utils.http import urlencode
+
+    id_token = request.session.get(ID_TOKEN_SESSION_KEY)
+    if not id_token:
+        return None
+    try:
+        provider = get_adapter(request).get_provider(request, PROVIDER_ID)
+        endpoint = provider.get_oauth2_adapter(request).openid_config.get("end_session_endpoint")
+    except (SocialApp.DoesNotExist, requests.RequestException, ValueError):
+        return None  # FranceConnect unreachable or no longer configured: the local sign-out still happens
+    if not endpoint:
+        return None
+    return endpoint + "?" + urlencode({"id_token_hint": id_token, "state": secrets.token_urlsafe(32),
+                                       "post_logout_redirect_uri": request.build_absolute_uri("/")})

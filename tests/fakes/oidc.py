@@ -59,6 +59,7 @@ class FakeFranceConnect:
         self.tokens: dict[str, dict] = {}
         self.authorize_requests: list[dict] = []
         self.token_requests: list[dict] = []
+        self.issued_id_tokens: list[str] = []
         routes = {
             "/.well-known/openid-configuration": self._configuration,
             "/authorize": self._authorize,
@@ -128,6 +129,7 @@ class FakeFranceConnect:
              "nonce": self.nonce_override or grant["nonce"], "acr": "eidas1", "jti": secrets.token_hex(8)},
             _key(), algorithm="RS256", headers={"kid": self.KID},
         )
+        self.issued_id_tokens.append(id_token)
         return _json({"access_token": access_token, "token_type": "Bearer", "expires_in": 60, "id_token": id_token})
 
     def _userinfo(self, request):

@@ -241,6 +241,29 @@ def test_another_administrations_app_is_never_used(httpserver, administration_a,
         assert not Citizen.objects.filter(email="angela.dubois@exemple.fr").exists()
 
 
+# --- Logout ----------------------------------------------------------------------------------------
+
+def test_logout_ends_the_session_at_franceconnect_too(client_a, administration_a, fc_a):
+    _sign_in(client_a, fc_a)
+    response = client_a.post("/comptes/logout/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{fc_a.issuer}/logout?")
+    sent = fc_a.query_of(response["Location"])
+    assert sent["id_token_hint"] == fc_a.issued_id_tokens[-1]
+    assert sent["post_logout_redirect_uri"] == f"http://{administration_a.primary_domain}/"
+    assert len(sent["state"]) >= 32
+    assert client_a.get("/mes-rendez-vous/").status_code == 302  # signed out here
+
+
+def test_password_sign_out_stays_local(administration_a, fc_a):
+    with tenant_context(administration_a):
+        user = User.objects.create_user(email="paul@exemple.fr", password="Un-mot-de-passe-2026")
+        CitizenFactory(account=user, email=user.email)
+    usager = login_client(administration_a, user)
+    response = usager.post("/comptes/logout/")
+    assert response.status_code == 302 and fc_a.issuer not in response["Location"]
+
+
 # --- Certified identity locked on the account page -------------------------------------------------
 
 def test_certified_identity_cannot_be_changed_by_the_usager(client_a, administration_a, fc_a):
