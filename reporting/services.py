@@ -101,11 +101,13 @@ def _streamed(scope, kind: str, file_format: str, filters: dict, total: int) -> 
 
 
 def _send_job(export_id: int) -> None:
+    from messaging.tasks import RETRY_POLICY
+
     from .tasks import export_run
 
     try:
-        export_run.delay(export_id)
-    except Exception:  # broker unreachable: the row stays pending and says so on its page
+        export_run.apply_async((export_id,), retry=True, retry_policy=RETRY_POLICY)
+    except Exception:  # broker unreachable: the job fails at once and its page says so
         logger.exception("Could not queue export %s", export_id)
         Export.objects.filter(pk=export_id).update(
             state=Export.State.FAILED, error="Le service d'export est momentanément indisponible. Réessayez.",

@@ -14,16 +14,18 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.utils import timezone
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
+from config.celery import app
 from messaging.models import Channel, Message, MessageStatus, RecipientKind
 from reporting import exports
 from reporting.models import Export
-from reporting.tasks import export_run, exports_purge
+from reporting.tasks import export_run, exports_purge, exports_purge_all
 from scheduling import policy
 from scheduling.services import Actor, appointment_set_status
 from tests.conftest import login_client
 from tests.factories import UserFactory
+from tests.messaging.test_sending import broker_at, closed_port, purge_test_queue
 from tests.scheduling.api_world import TUESDAY, at, build_world
 from tests.scheduling.factories import AgentFactory, OrganisationFactory
 from tests.scheduling.web.agenda_support import client_for, text
@@ -378,6 +380,38 @@ def test_a_job_whose_filters_became_invalid_fails_with_a_french_message(world, s
     page = admin.get(f"/agents/exports/{export.uuid}/")
     assert "Ce lieu n'existe pas" in text(page)
     assert admin.get(f"/agents/exports/{export.uuid}/telecharger/").status_code == 409
+
+
+def test_the_job_is_sent_to_the_broker_in_the_administrations_schema(world, settings,
+                                                                      django_capture_on_commit_callbacks):
+    settings.EXPORT_STREAM_MAX_ROWS = 0
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            post_export(client_for(world, "admin"))
+        with app.connection_for_read() as connection:
+            queued = connection.SimpleQueue(app.conf.task_default_queue, no_ack=True).get(timeout=5)
+        assert queued.headers["task"] == "reporting.export_run"
+        assert queued.headers["_schema_name"] == world.administration.schema_name
+    finally:
+        purge_test_queue()
+
+
+def test_broker_down_the_job_fails_at_once_with_a_french_message(world, settings, django_capture_on_commit_callbacks):
+    settings.EXPORT_STREAM_MAX_ROWS = 0
+    admin = client_for(world, "admin")
+    with broker_at(f"redis://127.0.0.1:{closed_port()}/0"), django_capture_on_commit_callbacks(execute=True):
+        response = post_export(admin)
+    assert response.status_code == 302
+    page = text(admin.get(response["Location"]))
+    assert "momentanément indisponible" in page
+
+
+def test_the_hourly_purge_fans_out_over_active_administrations(db):
+    try:
+        with schema_context("public"):
+            assert exports_purge_all.apply().get() >= 3
+    finally:
+        purge_test_queue()
 
 
 def test_tasks_refuse_the_public_schema():
