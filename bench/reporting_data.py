@@ -30,13 +30,15 @@ from __future__ import annotations
 import contextlib
 import io
 import time as clock
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 TZ_NAME = "Europe/Paris"
 TZ = ZoneInfo(TZ_NAME)
 NOW = datetime(2026, 11, 24, 0, 0, tzinfo=TZ)  # statuses before / after it; the data are fixed
 FIRST_DAY = "2023-10-30"  # a Monday
+STATS_PERIOD = (date(2025, 11, 1), date(2026, 10, 31))  # the 12 months measured on the statistics page
+PDF_MONTH = "2026-10"  # the monthly report measured
 DATA_VERSION = 1  # bump when the generator changes: --reuse then generates again
 
 SLUG = "bench-reporting"
