@@ -8,11 +8,14 @@ import io
 import re
 import uuid
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
@@ -22,12 +25,19 @@ from reporting import exports
 from reporting.models import Export
 from reporting.tasks import export_run, exports_purge, exports_purge_all
 from scheduling import policy
-from scheduling.services import Actor, appointment_set_status
+from scheduling.services import Actor, appointment_create, appointment_set_status
 from tests.conftest import login_client
 from tests.factories import UserFactory
 from tests.messaging.test_sending import broker_at, closed_port, purge_test_queue
 from tests.scheduling.api_world import TUESDAY, at, build_world
-from tests.scheduling.factories import AgentFactory, OrganisationFactory
+from tests.scheduling.factories import (
+    AgentFactory,
+    AppointmentTypeFactory,
+    CitizenFactory,
+    LocationFactory,
+    OrganisationFactory,
+    ServiceFactory,
+)
 from tests.scheduling.web.agenda_support import client_for, text
 from tests.scheduling.web.test_appointment_list import book
 
@@ -219,9 +229,6 @@ def test_contacts_only_of_usagers_the_agent_may_see(world):
 
 
 def test_streamed_export_runs_a_constant_number_of_queries(world):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     def run():
         with tenant_context(world.administration), CaptureQueriesContext(connection) as captured:
             scope = policy.scope_for_agent(world.agents["admin"])
@@ -388,8 +395,8 @@ def test_the_job_is_sent_to_the_broker_in_the_administrations_schema(world, sett
     try:
         with django_capture_on_commit_callbacks(execute=True):
             post_export(client_for(world, "admin"))
-        with app.connection_for_read() as connection:
-            queued = connection.SimpleQueue(app.conf.task_default_queue, no_ack=True).get(timeout=5)
+        with app.connection_for_read() as broker:
+            queued = broker.SimpleQueue(app.conf.task_default_queue, no_ack=True).get(timeout=5)
         assert queued.headers["task"] == "reporting.export_run"
         assert queued.headers["_schema_name"] == world.administration.schema_name
     finally:
@@ -440,3 +447,21 @@ def test_an_administration_never_sees_another_ones_exports(world, administration
     assert numbers(csv_rows(post_export(client_b))) == set()
     assert client_b.get(f"/agents/exports/{uuid.uuid4()}/").status_code == 404
     assert sorted(path.name for path in Path(settings.EXPORTS_ROOT).iterdir()) == [world.administration.schema_name]
+
+
+def test_times_are_those_of_each_organisations_time_zone(world):
+    reunion = ZoneInfo("Indian/Reunion")
+    with tenant_context(world.administration):
+        organisation = OrganisationFactory(name="MDS Saint-Denis", timezone="Indian/Reunion")
+        user = UserFactory(email="export-reunion@test-a.fr")
+        agent = AgentFactory(user=user, organisation=organisation, organisation__level="admin")
+        kind = AppointmentTypeFactory(organisation=organisation, service=ServiceFactory(), name="Accueil")
+        appointment = appointment_create(
+            appointment_type=kind, starts_at=datetime(TUESDAY.year, TUESDAY.month, TUESDAY.day, 8, 30, tzinfo=reunion),
+            agents=[agent], citizens=[CitizenFactory()], actor=Actor.for_agent(agent),
+            location=LocationFactory(organisation=organisation), accept_warnings=True,
+        )
+    rows = csv_rows(post_export(login_client(world.administration, user)))
+    cells = dict(zip(rows[0], rows[1], strict=True))
+    assert int(cells["N° RDV"]) == appointment.pk
+    assert cells["Date"] == TUESDAY.strftime("%d/%m/%Y") and cells["Heure"] == "08:30"
