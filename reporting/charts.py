@@ -340,3 +340,58 @@ def line_chart(*, chart_id: str, title: str, categories: list[str], series: list
     parts.append("</svg>")
     return Chart(chart_id=chart_id, title=title, description=description, category_header=category_header,
                  categories=categories, series=series, unit=unit, svg=mark_safe("".join(parts)))
+
+
+# --- The charts of a statistics page or report ------------------------------------------------------
+
+def _series(series_list) -> list[ChartSeries]:
+    return [ChartSeries(series.label, list(series.counts)) for series in series_list]
+
+
+def statistics_charts(stats, prefix: str = "stats") -> dict[str, Chart]:
+    """The charts of a ``reporting.selectors.Statistics``, by name: origin, outcomes, noshow_rate (bars and
+    line per week or month), service, type, mode, location, delay (horizontal bars of totals)."""
+    categories = [bucket.label for bucket in stats.buckets]
+    header = "Semaine" if stats.granularity == "week" else "Mois"
+    per = "semaine" if stats.granularity == "week" else "mois"
+
+    def ranking(name, title, series_list, description):
+        return horizontal_bar_chart(chart_id=f"{prefix}-{name}", title=title, description=description,
+                                    labels=[s.label for s in series_list], values=[s.total for s in series_list],
+                                    value_header="Rendez-vous", category_header=title.split(" par ")[-1].capitalize())
+
+    return {
+        "origin": bar_chart(
+            chart_id=f"{prefix}-origin", title=f"Rendez-vous par {per} et par origine", categories=categories,
+            series=_series(stats.by_origin), category_header=header,
+            description=f"Barres empilées : nombre de rendez-vous par {per}, réparties selon qui les a pris "
+                        "(agent, usager, prescripteur, API). Valeurs détaillées dans le tableau qui suit.",
+        ),
+        "outcomes": bar_chart(
+            chart_id=f"{prefix}-outcomes", title=f"Issue des rendez-vous par {per}", categories=categories,
+            series=_series(stats.outcomes), category_header=header,
+            description=f"Barres empilées : par {per}, rendez-vous honorés, absences non excusées, annulations "
+                        "excusées, annulations par le service, à renseigner et à venir.",
+        ),
+        "noshow_rate": line_chart(
+            chart_id=f"{prefix}-noshow-rate", title=f"Taux d'absence non excusée par {per}", categories=categories,
+            series=[ChartSeries("Taux d'absence non excusée", list(stats.noshow_rates))], category_header=header,
+            description="Courbe : absences non excusées ÷ (rendez-vous honorés + absences non excusées), en %. "
+                        "Pas de point quand aucun rendez-vous n'a été honoré ni manqué.",
+        ),
+        "service": ranking("service", "Rendez-vous par service", stats.by_service,
+                           "Barres horizontales : nombre de rendez-vous de chaque service sur la période."),
+        "type": ranking("type", "Rendez-vous par motif", stats.by_type,
+                        "Barres horizontales : nombre de rendez-vous de chaque motif sur la période."),
+        "mode": ranking("mode", "Rendez-vous par modalité", stats.by_mode,
+                        "Barres horizontales : rendez-vous sur place, par téléphone, en visio, à domicile."),
+        "location": ranking("location", "Rendez-vous par lieu", stats.by_location,
+                            "Barres horizontales : nombre de rendez-vous de chaque lieu sur la période."),
+        "delay": horizontal_bar_chart(
+            chart_id=f"{prefix}-delay", title="Délai entre la prise de rendez-vous et le rendez-vous",
+            labels=[s.label for s in stats.delay.buckets], values=[s.total for s in stats.delay.buckets],
+            value_header="Rendez-vous", category_header="Délai",
+            description="Barres horizontales : rendez-vous pris le jour même, moins d'une semaine avant, "
+                        "d'une à quatre semaines avant, plus de quatre semaines avant.",
+        ),
+    }

@@ -1,3 +1,9 @@
-"""Reporting URLs (urls_stats)."""
+"""Reporting URLs (urls_stats): the statistics page of the back office, under ``/agents/``."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import stats
+
+urlpatterns = [
+    path("statistiques/", stats.statistics_page, name="statistics"),
+]

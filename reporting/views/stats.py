@@ -1,0 +1,58 @@
+"""The statistics page of the back office (``/agents/statistiques/``): thin, the figures come from
+``reporting.selectors`` and the charts from ``reporting.charts``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.shortcuts import render
+
+from scheduling import policy
+from scheduling.views.common import agent_view
+
+from .. import charts, selectors
+from ..forms import StatisticsFilterForm
+
+
+def format_delay(value: timedelta | None) -> str:
+    """"12,5 jours", "7 h", "moins d'une heure"; "—" without a value."""
+    if value is None:
+        return "—"
+    hours = value.total_seconds() / 3600
+    if abs(hours) >= 24:
+        return f"{charts.format_number(round(hours / 24, 1))} jours"
+    if abs(hours) >= 1:
+        return f"{charts.format_number(round(hours, 1))} h"
+    return "moins d'une heure"
+
+
+@agent_view
+def statistics_page(request):
+    """Figures of the appointments the agent may count (``selectors.visible_appointments``) over a period."""
+    scope = request.scope
+    organisations = list(policy.organisations(scope).order_by("name", "pk"))
+    zones = {organisation.timezone for organisation in organisations}
+    default_tz = zones.pop() if len(zones) == 1 else request.tenant.timezone
+    form = StatisticsFilterForm(request.GET, organisations=organisations, default_tz=default_tz)
+    context = {"form": form, "organisations": organisations, "granularities": selectors.GRANULARITIES}
+    if organisations and form.is_valid():
+        data = form.cleaned_data
+        chosen = [data["organisation_obj"]] if data["organisation_obj"] else organisations
+        stats = selectors.statistics(
+            selectors.visible_appointments(scope, form.organisation_ids),
+            start=data["start"], end=data["end"], tz=data["tz"], granularity=data["granularity"],
+        )
+        context.update({
+            "stats": stats,
+            "charts": charts.statistics_charts(stats),
+            "perimeter": [
+                {"name": organisation.name, "whole": organisation.pk in scope.admin_organisation_ids}
+                for organisation in chosen
+            ],
+            "chosen": data["organisation_obj"],
+            "median_delay": format_delay(stats.delay.median),
+            "average_delay": format_delay(stats.delay.average),
+            "sms_segments": sum(entry.sms_segments for entry in stats.messages),
+            "messages_total": sum(entry.total for entry in stats.messages),
+        })
+    return render(request, "reporting/stats/statistics.html", context)
