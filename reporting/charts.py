@@ -14,7 +14,8 @@ API (stable):
 - ``line_chart(chart_id=, title=, categories=, series=, description="", unit="%", category_header="Période")
   -> Chart`` — lines with markers; ``None`` values leave a gap;
 - ``ChartSeries(label, values)``; ``Chart.svg`` (SafeString), ``Chart.table_html()``, ``Chart.html(open_table=False)``;
-- ``format_number(value, unit="")``: French formatting ("1 234", "12,5 %").
+- ``format_number(value, unit="")``: French formatting ("1 234", "12,5 %"); ``format_duration(timedelta)``;
+- ``statistics_charts(stats, prefix="stats") -> dict[str, Chart]``: the charts of a ``selectors.Statistics``.
 
 ``chart_id`` must be unique on the page (it prefixes the ids of titles and patterns).
 """
@@ -99,6 +100,18 @@ def format_number(value, unit: str = "") -> str:
         text = f"{int(value):,}"
     text = text.replace(",", "\u202f").replace(".", ",")
     return f"{text}\u202f{unit}" if unit else text
+
+
+def format_duration(value) -> str:
+    """A ``timedelta`` in French: "12,5 jours", "7 h", "moins d'une heure"; "—" without a value."""
+    if value is None:
+        return "—"
+    hours = value.total_seconds() / 3600
+    if abs(hours) >= 24:
+        return f"{format_number(round(hours / 24, 1))} jours"
+    if abs(hours) >= 1:
+        return f"{format_number(round(hours, 1))} h"
+    return "moins d'une heure"
 
 
 def _nice_max(value: float) -> float:

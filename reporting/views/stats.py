@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.shortcuts import render
 
 from scheduling import policy
@@ -12,18 +10,6 @@ from scheduling.views.common import agent_view
 
 from .. import charts, selectors
 from ..forms import StatisticsFilterForm
-
-
-def format_delay(value: timedelta | None) -> str:
-    """"12,5 jours", "7 h", "moins d'une heure"; "—" without a value."""
-    if value is None:
-        return "—"
-    hours = value.total_seconds() / 3600
-    if abs(hours) >= 24:
-        return f"{charts.format_number(round(hours / 24, 1))} jours"
-    if abs(hours) >= 1:
-        return f"{charts.format_number(round(hours, 1))} h"
-    return "moins d'une heure"
 
 
 @agent_view
@@ -50,8 +36,8 @@ def statistics_page(request):
                 for organisation in chosen
             ],
             "chosen": data["organisation_obj"],
-            "median_delay": format_delay(stats.delay.median),
-            "average_delay": format_delay(stats.delay.average),
+            "median_delay": charts.format_duration(stats.delay.median),
+            "average_delay": charts.format_duration(stats.delay.average),
             "sms_segments": sum(entry.sms_segments for entry in stats.messages),
             "messages_total": sum(entry.total for entry in stats.messages),
         })
