@@ -141,12 +141,43 @@ class ReportRefused(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
+class MonthRate:
+    month: date
+    label: str
+    seen: int
+    noshow: int
+    rate: float | None  # percent, noshow / (seen + noshow)
+
+
+def noshow_trend(appointments, *, first: date, last: date, tz: str) -> list[MonthRate]:
+    """Honoured and missed appointments per month (local time) from month ``first`` to month ``last``, in one
+    GROUP BY: the trend needs none of the other figures ``selectors.statistics`` computes."""
+    from django.db.models import Count, Q
+    from django.db.models.functions import TruncMonth
+
+    zone = ZoneInfo(tz)
+    since, until = selectors.period_bounds(first, add_months(last, 1) - timedelta(days=1), tz)
+    rows = (
+        appointments.filter(starts_at__gte=since, starts_at__lt=until, status__in=("seen", "noshow")).order_by()
+        .annotate(month=TruncMonth("starts_at", tzinfo=zone)).values("month")
+        .annotate(seen=Count("pk", filter=Q(status="seen")), noshow=Count("pk", filter=Q(status="noshow")))
+    )
+    counts = {row["month"].astimezone(zone).date(): (row["seen"], row["noshow"]) for row in rows}
+    trend = []
+    for month in selectors.bucket_starts(first, last, selectors.MONTH):
+        seen, noshow = counts.get(month, (0, 0))
+        trend.append(MonthRate(month=month, label=selectors.bucket_label(month, selectors.MONTH), seen=seen,
+                               noshow=noshow, rate=selectors._rate(seen, noshow)))
+    return trend
+
+
 @dataclass
 class MonthlyReport:
     organisation: Organisation
     month: date  # first day
     figures: selectors.Statistics  # the month, by week
-    trend: selectors.Statistics  # the month and the twelve before it, by month
+    trend: list[MonthRate]  # the twelve months before it, then the month
     generated_at: datetime
 
     @property
@@ -199,15 +230,14 @@ def month_end(month: date, tz: str) -> datetime:
 
 def monthly_report_build(organisation: Organisation, month: date, *, now: datetime | None = None) -> MonthlyReport:
     """The figures of one organisation for one month (every appointment of the organisation: the report is
-    for its admins). Two aggregations (ten queries), whatever the number of appointments."""
+    for its admins). Six queries, whatever the number of appointments."""
     now = now or timezone.now()
     appointments = selectors.organisation_appointments(organisation.pk)
     last_day = add_months(month, 1) - timedelta(days=1)
     tz = organisation.timezone
     figures = selectors.statistics(appointments, start=month, end=last_day, tz=tz, granularity=selectors.WEEK,
                                    now=now)
-    trend = selectors.statistics(appointments, start=add_months(month, -TREND_MONTHS), end=last_day, tz=tz,
-                                 granularity=selectors.MONTH, now=now)
+    trend = noshow_trend(appointments, first=add_months(month, -TREND_MONTHS), last=month, tz=tz)
     return MonthlyReport(organisation=organisation, month=month, figures=figures, trend=trend, generated_at=now)
 
 
@@ -264,14 +294,9 @@ def monthly_report_context(report: MonthlyReport) -> dict:
     outcomes = {series.key: series.total for series in figures.outcomes}
     weeks = [bucket.label for bucket in figures.buckets]
     outcome_labels = dict(selectors.OUTCOMES)
-    months = [bucket.label for bucket in trend.buckets]
-    seen, noshow = trend.outcome("seen"), trend.outcome("noshow")
-    trend_rows = [
-        {"label": label, "seen": seen.counts[n], "noshow": noshow.counts[n],
-         "rate": charts.format_number(trend.noshow_rates[n], "%")}
-        for n, label in enumerate(months)
-    ]
-    previous_rate = trend.noshow_rates[-2] if len(trend.noshow_rates) > 1 else None
+    trend_rows = [{"label": entry.label, "seen": entry.seen, "noshow": entry.noshow,
+                   "rate": charts.format_number(entry.rate, "%")} for entry in trend]
+    previous_rate = trend[-2].rate if len(trend) > 1 else None
     emails = next((entry for entry in figures.messages if entry.channel == "email"), None)
     sms = next((entry for entry in figures.messages if entry.channel == "sms"), None)
     return {
@@ -298,8 +323,9 @@ def monthly_report_context(report: MonthlyReport) -> dict:
             description=f"{total} rendez-vous en {report.label}, répartis par semaine et par résultat.",
         ) if total else None,
         "trend_chart": charts.line_chart(
-            chart_id="lapins", title="Taux d'absence non excusée (lapins) par mois", categories=months,
-            series=[charts.ChartSeries("Taux de lapins", trend.noshow_rates)], category_header="Mois",
+            chart_id="lapins", title="Taux d'absence non excusée (lapins) par mois",
+            categories=[entry.label for entry in trend],
+            series=[charts.ChartSeries("Taux de lapins", [entry.rate for entry in trend])], category_header="Mois",
             description="Part des rendez-vous honorés ou manqués qui ont été manqués sans prévenir, mois par mois, "
                         "sur les douze mois précédents et le mois du rapport.",
         ),
