@@ -65,7 +65,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         instance = super().get_provider(request, provider, client_id=client_id)
         app = getattr(instance, "app", None)
         if app is not None and app.provider == franceconnect.PROVIDER and app.provider_id == franceconnect.PROVIDER_ID:
-            return franceconnect.FranceConnectProvider(request, app=app)
+            instance = franceconnect.FranceConnectProvider(request, app=app)
+            match = getattr(request, "resolver_match", None)
+            if match is not None and match.url_name in ("openid_connect_login", "openid_connect_callback") \
+                    and not franceconnect.check_reachable(instance):
+                _refuse(request, franceconnect.UNREACHABLE, status=503)
         return instance
 
     def get_requests_session(self):
@@ -103,6 +107,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         connecting = sociallogin.state.get("process") == "connect"
         user = sociallogin.user if sociallogin.is_existing else None
         if connecting:
+            if not request.user.is_authenticated:
+                _refuse(request, "Connectez-vous d'abord à votre compte pour le lier à FranceConnect.")
             if user is not None and user.pk != request.user.pk:
                 _refuse(request, "Cette identité FranceConnect est déjà liée à un autre compte.", status=409)
             user = request.user

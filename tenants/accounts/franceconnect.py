@@ -38,6 +38,25 @@ class FranceConnectProvider(OpenIDConnectProvider):
                                 **{NONCE_STATE_KEY: nonce}, **kwargs)
 
 
+UNREACHABLE = ("FranceConnect ne répond pas pour le moment. Réessayez dans quelques minutes ou connectez-vous avec "
+               "votre adresse e-mail et votre mot de passe.")
+
+
+def check_reachable(provider) -> bool:
+    """Whether the provider's discovery document answers (allauth reads it outside its error handling)."""
+    import requests
+    from allauth.socialaccount.adapter import get_adapter
+
+    try:
+        with get_adapter().get_requests_session() as session:
+            response = session.get(provider.server_url)
+            response.raise_for_status()
+            response.json()
+    except (requests.RequestException, ValueError):
+        return False
+    return True
+
+
 def app_for(request):
     """This administration's FranceConnect application (its schema's ``SocialApp``), or None."""
     from allauth.socialaccount.models import SocialApp

@@ -114,6 +114,29 @@ def test_usage_name_from_preferred_username(client_a, administration_a, fc_a):
         assert (citizen.last_name, citizen.birth_name) == ("MARTIN", "DUBOIS")
 
 
+def test_without_email_the_usager_gives_one(client_a, administration_a, fc_a):
+    fc_a.identity["email"] = ""
+    response = _sign_in(client_a, fc_a)
+    assert response.status_code == 302
+    page = client_a.get(response["Location"])
+    assert "FranceConnect ne nous a pas transmis d'adresse e-mail" in _html(page)
+    response = client_a.post(response["Location"], {"email": "angela@exemple.fr"})
+    assert response.status_code == 302 and response["Location"] == "/mes-rendez-vous/"
+    with tenant_context(administration_a):
+        citizen = Citizen.objects.get(account__email="angela@exemple.fr")
+        assert (citizen.email, citizen.birth_name) == ("angela@exemple.fr", "DUBOIS")
+
+
+def test_without_email_an_agents_address_gives_nothing(client_a, administration_a, fc_a, agent_a):
+    fc_a.identity["email"] = ""
+    signup = _sign_in(client_a, fc_a)["Location"]
+    before = _counts(administration_a)
+    response = client_a.post(signup, {"email": agent_a.email})
+    assert response.status_code in (200, 302)
+    assert _counts(administration_a) == before
+    assert client_a.get("/agents/").status_code == 302  # not signed in as the agent
+
+
 def test_second_sign_in_reuses_the_account(administration_a, fc_a):
     first = make_client(administration_a)
     _sign_in(first, fc_a)
@@ -187,6 +210,13 @@ def test_agents_never_sign_in_through_franceconnect(client_a, administration_a, 
     assert client_a.get("/agents/").status_code == 302  # not signed in
 
 
+def test_linking_needs_a_signed_in_usager(client_a, administration_a, fc_a):
+    before = _counts(administration_a)
+    response = _sign_in(client_a, fc_a, process="connect")
+    assert response.status_code == 403 and "Connectez-vous d'abord" in _html(response)
+    assert _counts(administration_a) == before
+
+
 def test_an_agent_cannot_link_franceconnect(administration_a, fc_a, agent_a):
     client = login_client(administration_a, agent_a)
     before = _counts(administration_a)
@@ -207,6 +237,17 @@ def test_provider_error_and_cancel_create_nothing(client_a, administration_a, fc
     state = fc_a.query_of(_start(client_a))["state"]
     response = client_a.get(f"{LOGIN}callback/?" + urlencode({"error": "server_error", "state": state}))
     assert response.status_code == 400 and "La connexion avec FranceConnect a échoué" in _html(response)
+    assert _counts(administration_a) == before
+
+
+def test_franceconnect_down_gives_a_french_page(client_a, administration_a, fc_a):
+    location = _start(client_a)
+    callback = fc_a.authorize(location)
+    before = _counts(administration_a)
+    with tenant_context(administration_a):
+        franceconnect.configure(client_id=fc_a.client_id, secret=fc_a.secret, server_url="http://127.0.0.1:9/fc")
+    for response in (client_a.get(callback), client_a.post(f"{LOGIN}?process=login")):
+        assert response.status_code == 503 and "FranceConnect ne répond pas" in _html(response)
     assert _counts(administration_a) == before
 
 
