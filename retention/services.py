@@ -5,11 +5,11 @@
 written: the counts are those a real run would act on. Every rule is idempotent: a second run finds
 nothing left to do. Rules (docs/decisions/0018-data-retention.md):
 
-1. appointments that ended more than 2 years ago are deleted through ``scheduling.services.appointment_delete``
-   (history "deleted" entry, webhooks "destroyed" with ``webhook_reason`` "rgpd");
-2. messages written more than 6 months ago (and no longer pending) lose subject, text, HTML, recipient and
+1. messages written more than 6 months ago (and no longer pending) lose subject, text, HTML, recipient and
    sending data; channel, kind, status, reason, dates and SMS segments stay for the statistics;
-3. messages written more than 2 years ago are deleted;
+2. messages written more than 2 years ago (and no longer pending) are deleted;
+3. appointments that ended more than 2 years ago are deleted through ``scheduling.services.appointment_delete``
+   (history "deleted" entry, webhooks "destroyed" with ``webhook_reason`` "rgpd");
 4. usagers with no appointment starting in the last 2 years (nor to come), no sign-in either, and who are
    responsible for no relative, are erased through the account deletion of decision 0014 (anonymised in place);
 5. agents who have not signed in for 12 months are warned by e-mail; a month after the warning, if still
@@ -57,9 +57,9 @@ NEUTRAL_LABELS = frozenset({SYSTEM_LABEL, "Usager", "Prescripteur", "Système", 
 
 RULES = (
     # key, label in a dry run, label after a real run
-    ("appointments", "rendez-vous à supprimer", "rendez-vous supprimés"),
     ("message_contents", "contenus de messages à anonymiser", "contenus de messages anonymisés"),
     ("messages", "messages à supprimer", "messages supprimés"),
+    ("appointments", "rendez-vous à supprimer", "rendez-vous supprimés"),
     ("citizens", "usagers à supprimer", "usagers supprimés"),
     ("agents_warned", "agents inactifs à avertir", "agents inactifs avertis"),
     ("agents_removed", "agents inactifs à retirer", "agents inactifs retirés"),
@@ -94,7 +94,7 @@ def _in_batches(queryset, size: int, apply: Callable[[list[int]], int], *, dry_r
     return done
 
 
-# --- 1. Appointments ------------------------------------------------------------------------------
+# --- 3. Appointments ------------------------------------------------------------------------------
 
 def appointments_due(cutoff: datetime):
     return Appointment.objects.filter(ends_at__lt=cutoff)
@@ -108,7 +108,7 @@ def _delete_appointments(ids: list[int], cutoff: datetime) -> int:
     return count
 
 
-# --- 2-3. Messages --------------------------------------------------------------------------------
+# --- 1-2. Messages ----------------------------------------------------------------------------------
 
 def message_contents_due(cutoff: datetime):
     return Message.objects.filter(created_at__lt=cutoff, status__in=FINAL_STATUSES).exclude(recipient=MARKER)
@@ -293,7 +293,9 @@ def _trim_history(ids: list[int]) -> int:
 
 def retention_apply(*, dry_run: bool = False, now: datetime | None = None,
                     retention: Retention | None = None) -> Report:
-    """Every rule, in order, for the current administration's schema. See the module's docstring."""
+    """Every rule for the current administration's schema (see the module's docstring). Messages come
+    first, so that a dry run predicts the run exactly: the pending messages of the appointments deleted
+    tonight end skipped, and are blanked and deleted on a later night."""
     if connection.schema_name == "public":
         raise RuntimeError("La conservation des données s'applique dans le schéma d'une administration.")
     now = now or timezone.now()
@@ -302,12 +304,12 @@ def retention_apply(*, dry_run: bool = False, now: datetime | None = None,
     size = retention.batch_size
     report = Report(dry_run=dry_run)
     counts = report.counts
-    counts["appointments"] = _in_batches(appointments_due(cutoffs["appointments"]), size,
-                                         lambda ids: _delete_appointments(ids, cutoffs["appointments"]),
-                                         dry_run=dry_run)
     counts["message_contents"] = _in_batches(message_contents_due(cutoffs["message_contents"]), size,
                                              _anonymise_messages, dry_run=dry_run)
     counts["messages"] = _in_batches(messages_due(cutoffs["messages"]), size, _delete_messages, dry_run=dry_run)
+    counts["appointments"] = _in_batches(appointments_due(cutoffs["appointments"]), size,
+                                         lambda ids: _delete_appointments(ids, cutoffs["appointments"]),
+                                         dry_run=dry_run)
     counts["citizens"] = _in_batches(citizens_due(cutoffs["citizens"]), size,
                                      lambda ids: _erase_citizens(ids, cutoffs["citizens"]), dry_run=dry_run)
     _agents(report, now=now, retention=retention, cutoffs=cutoffs)

@@ -291,6 +291,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # At DEBUG it logs whole template contexts (names, addresses, search terms): never personal data in logs.
+        "django.template": {"level": "INFO"},
         "django.request": {"level": "ERROR"},
     },
 }
