@@ -96,16 +96,17 @@ def _visible_contact(scope: policy.Scope, field: str):
     return Case(When(_visible_citizen(scope), then=f"citizen__{field}"), default=Value(""), output_field=CharField())
 
 
-def _citizens_aggregate(scope: policy.Scope, field: str | None = None):
-    """One appointment's usagers' names (``field`` None) or visible contact ``field``, comma-separated."""
-    participations = Participation.objects.filter(appointment_id=OuterRef("pk"))
-    if field is None:
-        value = Concat("citizen__first_name", Value(" "), "citizen__last_name")
-    else:
-        value = f"citizen__{field}"
-        participations = participations.filter(_visible_citizen(scope)).exclude(**{f"citizen__{field}": ""})
-    aggregate = participations.values("appointment_id").annotate(
-        value=StringAgg(value, ", ", order_by=("pk",)),
+FIELD_SEPARATOR, ROW_SEPARATOR = "\x1f", "\x1e"  # ASCII unit/record separators: never in names or contacts
+
+
+def _citizens_aggregate(scope: policy.Scope):
+    """One appointment's usagers in one subquery: "name<US>email<US>phone" joined by <RS>, in participation
+    order, the contact empty for a usager the scope may not see (split by ``_citizens``)."""
+    value = Concat("citizen__first_name", Value(" "), "citizen__last_name", Value(FIELD_SEPARATOR),
+                   _visible_contact(scope, "email"), Value(FIELD_SEPARATOR), _visible_contact(scope, "phone"),
+                   output_field=CharField())
+    aggregate = Participation.objects.filter(appointment_id=OuterRef("pk")).values("appointment_id").annotate(
+        value=StringAgg(value, ROW_SEPARATOR, order_by=("pk",)),
     ).values("value")
     return Subquery(aggregate, output_field=CharField())
 
@@ -138,14 +139,12 @@ def export_queryset(scope: policy.Scope, filters: dict, kind: str):
     if kind == APPOINTMENTS:
         queryset = queryset.annotate(
             agents_names=_agents_names("pk"),
-            citizens_names=_citizens_aggregate(scope),
-            citizens_emails=_citizens_aggregate(scope, "email"),
-            citizens_phones=_citizens_aggregate(scope, "phone"),
+            citizens=_citizens_aggregate(scope),
             last_email=_last_message_status(Channel.EMAIL, appointment_id=OuterRef("pk")),
             last_sms=_last_message_status(Channel.SMS, appointment_id=OuterRef("pk")),
         )
         return queryset.order_by("starts_at", "pk").values_list(
-            "pk", *_APPOINTMENT_FIELDS, "agents_names", "citizens_names", "citizens_emails", "citizens_phones",
+            "pk", *_APPOINTMENT_FIELDS, "agents_names", "citizens",
             "status", "created_by", "created_at", "cancelled_at", "last_email", "last_sms",
         )
     queryset = queryset.annotate(
@@ -179,8 +178,19 @@ def display_phone(value: str | None) -> str:
     return value
 
 
-def _phones(value: str | None) -> str:
-    return ", ".join(display_phone(phone) for phone in value.split(", ")) if value else ""
+def _citizens(value: str | None) -> tuple[str, str, str]:
+    """Names, e-mails and phones (each comma-separated, empty contacts left out) of ``_citizens_aggregate``."""
+    if not value:
+        return "", "", ""
+    names, emails, phones = [], [], []
+    for citizen in value.split(ROW_SEPARATOR):
+        name, email, phone = citizen.split(FIELD_SEPARATOR)
+        names.append(name)
+        if email:
+            emails.append(email)
+        if phone:
+            phones.append(display_phone(phone))
+    return ", ".join(names), ", ".join(emails), ", ".join(phones)
 
 
 def message_outcome(last_email: str | None, last_sms: str | None) -> str:
@@ -199,8 +209,8 @@ def _format(row: tuple, kind: str, zones: dict) -> tuple:
         type_name, service, _MODE.get(mode, mode), organisation, location or "", agents_names or "",
     )
     if kind == APPOINTMENTS:
-        names, emails, phones, status, origin, created_at, cancelled_at, last_email, last_sms = row[10:]
-        return (*common, names or "", emails or "", _phones(phones), _STATUS.get(status, status),
+        citizens, status, origin, created_at, cancelled_at, last_email, last_sms = row[10:]
+        return (*common, *_citizens(citizens), _STATUS.get(status, status),
                 _ORIGIN.get(origin, origin), _local(created_at, tz), _local(cancelled_at, tz),
                 message_outcome(last_email, last_sms))
     (name, email, phone, status, appointment_status, origin, created_at, cancelled_at, last_email,
