@@ -119,6 +119,11 @@ def export_directory() -> Path:
     return Path(settings.EXPORTS_ROOT) / connection.schema_name
 
 
+def stored_name(export: Export) -> str:
+    """The file's name under EXPORTS_ROOT/<schema>/ (never the agent's input)."""
+    return f"{export.uuid}.{export.format}"
+
+
 def export_path(export: Export) -> Path | None:
     return export_directory() / export.file_name if export.file_name else None
 
@@ -132,7 +137,7 @@ def export_run(*, export_id: int) -> Export:
     Export.objects.filter(pk=export.pk).update(state=Export.State.RUNNING, written_rows=0)
     directory = export_directory()
     directory.mkdir(parents=True, exist_ok=True)
-    file_name = f"{export.uuid}.{export.format}"
+    file_name = stored_name(export)
     partial = directory / f"{file_name}.partial"
 
     def progress(count: int) -> None:
@@ -209,10 +214,10 @@ def exports_purge(*, now=None) -> int:
     """Delete the files of the exports past their expiry and mark them expired. Returns how many."""
     now = now or timezone.now()
     expired = list(Export.objects.filter(expires_at__lte=now).exclude(state=Export.State.EXPIRED))
-    for export in expired:
-        path = export_path(export)
-        if path is not None:
-            path.unlink(missing_ok=True)
-            path.with_name(f"{path.name}.partial").unlink(missing_ok=True)
+    directory = export_directory()
+    for export in expired:  # the finished file, or what a job that never ended left behind
+        name = stored_name(export)
+        (directory / name).unlink(missing_ok=True)
+        (directory / f"{name}.partial").unlink(missing_ok=True)
     Export.objects.filter(pk__in=[export.pk for export in expired]).update(state=Export.State.EXPIRED, file_name="")
     return len(expired)

@@ -374,6 +374,24 @@ def test_expired_export_says_so_in_french_and_the_purge_removes_it(world, settin
     assert response.status_code == 410 and "Ce fichier a expiré" in text(response)
 
 
+def test_the_purge_removes_what_an_abandoned_job_left(world, settings):
+    settings.EXPORT_STREAM_MAX_ROWS = 0
+    post_export(client_for(world, "admin"))
+    directory = Path(settings.EXPORTS_ROOT) / world.administration.schema_name
+    directory.mkdir(parents=True)
+    with tenant_context(world.administration):
+        export = Export.objects.get()
+        assert export.expires_at >= timezone.now() + timedelta(hours=23)  # a lost job is given up after a day
+        Export.objects.filter(pk=export.pk).update(state="running", written_rows=1000)
+        partial = directory / f"{export.uuid}.csv.partial"
+        partial.write_bytes(b"...")
+        assert exports_purge.apply().get() == 0 and partial.exists()
+        Export.objects.filter(pk=export.pk).update(expires_at=timezone.now())
+        assert exports_purge.apply().get() == 1
+        export.refresh_from_db()
+    assert export.state == "expired" and not partial.exists()
+
+
 def test_a_job_whose_filters_became_invalid_fails_with_a_french_message(world, settings):
     settings.EXPORT_STREAM_MAX_ROWS = 0
     admin = client_for(world, "admin")
