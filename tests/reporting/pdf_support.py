@@ -39,3 +39,24 @@ def page_image(content: bytes, index: int = 0):
         return image
     finally:
         document.close()
+
+
+def page_fonts(content: bytes, index: int = 0) -> set[str]:
+    """Names of the fonts the page's text is drawn with ("ABCDEF+Marianne": subset prefix kept)."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    document = pypdfium2.PdfDocument(content)
+    try:
+        page = document[index]
+        textpage = page.get_textpage()
+        names, buffer, flags = set(), ctypes.create_string_buffer(256), ctypes.c_int()
+        for char in range(textpage.count_chars()):
+            if pdfium_c.FPDFText_GetFontInfo(textpage.raw, char, buffer, 256, ctypes.byref(flags)):
+                names.add(buffer.value.decode(errors="replace"))
+        textpage.close()
+        page.close()
+        return names
+    finally:
+        document.close()
