@@ -20,8 +20,14 @@ from ..models import Export
 RECENT_EXPORTS = 20
 
 
+KIND_CHOICES = (
+    (Export.Kind.APPOINTMENTS, "Rendez-vous (une ligne par rendez-vous)"),
+    (Export.Kind.PARTICIPATIONS, "Participations (une ligne par usager et par rendez-vous, avec son statut)"),
+)
+
+
 class ExportForm(forms.Form):
-    kind = forms.ChoiceField(label="Que voulez-vous exporter ?", choices=Export.Kind.choices, initial="appointments",
+    kind = forms.ChoiceField(label="Que voulez-vous exporter ?", choices=KIND_CHOICES, initial="appointments",
                              widget=forms.RadioSelect, error_messages={
                                  "required": "Choisissez ce que vous voulez exporter.",
                                  "invalid_choice": "Choisissez rendez-vous ou participations.",
@@ -85,7 +91,7 @@ def appointments_export(request):
         status = 400
     return render(request, "reporting/exports/start.html", {
         "form": form, "filters": filters, "summary": summary, "filter_errors": filter_errors, "error": error,
-        "stream_max": settings.EXPORT_STREAM_MAX_ROWS,
+        "stream_max": f"{settings.EXPORT_STREAM_MAX_ROWS:,}".replace(",", "\u202f"),
         "hidden_filters": [(name, filters.get(name, "")) for name in AppointmentFilterForm.base_fields],
     }, status=status)
 
