@@ -317,6 +317,7 @@ def write_xlsx(rows: Iterable[tuple], path, *, header: list[str] | None = None,
         bold = workbook.add_format({"bold": True})
         first = 0
         if header:
+            sheet.set_column(0, len(header) - 1, 18)  # wide enough for dates (else Excel shows ####)
             for column, title in enumerate(header):
                 sheet.write_string(0, column, title, bold)
             sheet.freeze_panes(1, 0)
