@@ -1,7 +1,12 @@
+import secrets
+from functools import partial
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.crypto import constant_time_compare
@@ -74,17 +79,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def get_requests_session(self):
         """allauth's HTTP session, which also notes the raw id_token FranceConnect needs back at logout."""
-        from functools import partial
-
-        from allauth.core import context
-
         session = super().get_requests_session()
         session.hooks["response"].append(partial(franceconnect.keep_id_token, self.request or context.request))
         return session
 
     def generate_state_param(self, state: dict) -> str:
-        import secrets
-
         return secrets.token_urlsafe(32)
 
     def is_open_for_signup(self, request, sociallogin):
@@ -121,8 +120,6 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 citizen.save(update_fields=changed)
             return
         email = sociallogin.email_addresses[0].email if sociallogin.email_addresses else ""
-        from django.contrib.auth import get_user_model
-
         existing = get_user_model().objects.filter(email__iexact=email).first() if email else None
         if existing is None:
             return  # a new usager: allauth signs him up (save_user)
