@@ -159,3 +159,22 @@ def test_the_pdf_module_does_not_import_weasyprint():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 
+
+
+def test_a_collective_session_confirmation_prints_no_participant_names(world):
+    from scheduling.services import appointment_create
+    from tests.scheduling.api_world import at
+    from tests.scheduling.factories import AppointmentTypeFactory, CitizenFactory
+
+    with tenant_context(world.administration):
+        kind = AppointmentTypeFactory(organisation=world.org, service=world.services["pmi"], name="Atelier parents",
+                                      collective=True, default_capacity=10)
+        other = CitizenFactory(first_name="Voisine", last_name="Inconnue")
+        session = appointment_create(
+            appointment_type=kind, starts_at=at(14, day=TUESDAY), agents=[world.agents["basic"]],
+            citizens=[world.citizen, other], actor=Actor.for_agent(world.agents["basic"]), location=world.location,
+            accept_warnings=True, title="Atelier du mardi",
+        )
+    text = pdf_text(_public(world).get(f"/rdv/{session.uuid}/confirmation.pdf").content)
+    assert "Atelier du mardi" in text and "14:00" in text
+    assert "Inconnue" not in text and str(world.citizen) not in text  # the link is shared by every participant
