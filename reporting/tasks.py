@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django_tenants.utils import tenant_context
-
 from config.celery import app
-from tenants.tasks import AdministrationTask, PlatformTask
+from tenants.tasks import AdministrationTask, PlatformTask, send_to_active_administrations
 
 
 @app.task(base=AdministrationTask, name="reporting.export_run", ignore_result=True)
@@ -27,16 +24,7 @@ def exports_purge() -> int:
 @app.task(base=PlatformTask, name="reporting.exports_purge_all", ignore_result=True)
 def exports_purge_all() -> int:
     """Every hour (beat): one purge per active administration, in its schema."""
-    from tenants.models import Administration
-
-    count = 0
-    for administration in Administration.objects.filter(status=Administration.Status.ACTIVE).exclude(
-        schema_name=settings.PUBLIC_SCHEMA_NAME
-    ):
-        with tenant_context(administration):
-            exports_purge.delay()
-        count += 1
-    return count
+    return send_to_active_administrations(exports_purge)
 
 
 # Celery autodiscovery loads only ``reporting.tasks``: the PDF and national tasks live in their own modules.

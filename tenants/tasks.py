@@ -54,3 +54,20 @@ def provision_administration(administration_id: int) -> str:
 def administration_ping() -> dict:
     """Diagnostic round trip through the broker: which schema and administration the worker used."""
     return {"schema": connection.schema_name, "administration": connection.tenant.name}
+
+
+def send_to_active_administrations(task) -> int:
+    """From the platform (a beat task): send ``task`` once per active administration, in its schema (the
+    fan-out of the periodic sweeps and purges). Returns how many were sent."""
+    from django_tenants.utils import tenant_context
+
+    from .models import Administration
+
+    count = 0
+    for administration in Administration.objects.filter(status=Administration.Status.ACTIVE).exclude(
+        schema_name=settings.PUBLIC_SCHEMA_NAME
+    ):
+        with tenant_context(administration):
+            task.delay()
+        count += 1
+    return count
