@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from django.conf import settings
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from config.celery import app
 from tenants.tasks import AdministrationTask, PlatformTask
@@ -35,17 +33,9 @@ def _month_of(value: str | None) -> date:
 def monthly_reports_all(month: str | None = None) -> int:
     """One ``monthly_reports`` per active administration, in its schema; ``month`` (AAAA-MM) defaults to
     the month before today (UTC: beat runs on the 1st)."""
-    from tenants.models import Administration
+    from tenants.tasks import send_to_active_administrations
 
-    key = f"{_month_of(month):%Y-%m}"
-    count = 0
-    for administration in Administration.objects.filter(status=Administration.Status.ACTIVE).exclude(
-        schema_name=settings.PUBLIC_SCHEMA_NAME
-    ):
-        with tenant_context(administration):
-            monthly_reports.delay(month=key)
-        count += 1
-    return count
+    return send_to_active_administrations(monthly_reports.s(month=f"{_month_of(month):%Y-%m}"))
 
 
 @app.task(base=AdministrationTask, name="reporting.monthly_reports", bind=True, ignore_result=True,

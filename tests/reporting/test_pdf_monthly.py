@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from datetime import datetime, timedelta
@@ -241,6 +242,8 @@ def test_the_platform_task_sends_one_task_per_active_administration(db):
         headers = [message["headers"] for message in sent]
         assert all(header["task"] == "reporting.monthly_reports" for header in headers)
         assert {"test-a", "test-b", "test-etat"} <= {header["_schema_name"].replace("_", "-") for header in headers}
+        bodies = [json.loads(base64.b64decode(message["body"])) for message in sent]
+        assert all(kwargs == {"month": MONTH_KEY} for _, kwargs, _ in bodies)
     finally:
         client.delete(queue)
 
