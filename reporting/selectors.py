@@ -2,7 +2,7 @@
 
 Everything is computed by SQL aggregation (GROUP BY, ``COUNT(*) FILTER (WHERE ...)``, percentiles), never by
 walking appointment rows in Python: Python only folds the few aggregated groups into the shapes below.
-``statistics(...)`` runs a constant number of queries (6) whatever the number of appointments.
+``statistics(...)`` runs a constant number of queries (3) whatever the number of appointments.
 
 Who sees what (``visible_appointments``), a subset of what ``scheduling.policy`` lets the agent see:
 
@@ -25,31 +25,22 @@ Definitions (written on the page too):
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
 from django.db.models import (
-    Aggregate,
-    Avg,
-    Case,
-    CharField,
-    Count,
-    DurationField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
     Q,
     QuerySet,
-    Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from messaging.models import Channel, Kind, Message, MessageStatus
+from public_booking.models import WaitingListEntry
 from scheduling import policy
 from scheduling.models import (
     Appointment,
@@ -58,7 +49,6 @@ from scheduling.models import (
     AppointmentType,
     Location,
     Organisation,
-    Status,
 )
 
 WEEK = "week"
@@ -221,44 +211,100 @@ def bucket_label(day: date, granularity: str) -> str:
 
 # --- Aggregation -----------------------------------------------------------------------------------
 
-class Median(Aggregate):
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    allow_distinct = False
-
-
-def _outcome(now: datetime) -> Case:
-    return Case(
-        When(status=Status.UNKNOWN, ends_at__lte=now, then=Value("to_fill")),
-        When(status=Status.UNKNOWN, then=Value("upcoming")),
-        default=F("status"),
-        output_field=CharField(),
-    )
-
-
 def _rate(seen: int, noshow: int) -> float | None:
     return round(100 * noshow / (seen + noshow), 1) if seen + noshow else None
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _aggregate(period: QuerySet[Appointment], *, tz: str, granularity: str, now: datetime) -> dict:
+    """The period's figures in one SQL statement. The appointments the caller may count (``period``, with
+    every policy condition, as Django writes it) are read once into a materialised CTE; each figure is a
+    sub-select over it, returned as JSON. Messages are read once too (a second CTE), for the counts per
+    channel and the waiting-list offers."""
+    try:
+        rows_sql, rows_params = (
+            period.order_by()
+            .values_list("id", "starts_at", "ends_at", "created_at", "status", "created_by", "appointment_type_id",
+                         "location_id")
+            .query.sql_with_params()
+        )
+    except EmptyResultSet:  # e.g. no organisation at all: nothing to ask the database
+        delays = dict.fromkeys(("count", *(key for key, _ in DELAY_BUCKETS)), 0) | {"average": None, "median": None}
+        return {"groups": [], "delays": delays, "waiting": 0, "messages": [],
+                "offers": {"offers": 0, "offered": 0, "moved": 0}}
+    # Django's part uses positional parameters: name them, as the rest of the statement does.
+    positions = itertools.count()
+    rows_sql = re.sub(r"%s", lambda match: f"%(p{next(positions)})s", rows_sql)
+    unit = "week" if granularity == WEEK else "month"
+    delay = "(r.starts_at - r.created_at)"
+    # ``p``: one row per appointment with what every figure needs, time zone conversions done once.
+    sql = f"""
+        WITH r AS ({rows_sql}),
+        p AS MATERIALIZED (
+            SELECT r.id, r.created_by, r.appointment_type_id, r.location_id,
+                   date_trunc('{unit}', r.starts_at AT TIME ZONE %(tz)s) AS bucket,
+                   CASE WHEN r.status = 'unknown' AND r.ends_at <= %(now)s THEN 'to_fill'
+                        WHEN r.status = 'unknown' THEN 'upcoming' ELSE r.status END AS outcome,
+                   EXTRACT(EPOCH FROM {delay})::float AS delay,
+                   ((r.created_at AT TIME ZONE %(tz)s)::date = (r.starts_at AT TIME ZONE %(tz)s)::date
+                    OR r.starts_at < r.created_at) AS same_day
+            FROM r
+        ),
+        pm AS MATERIALIZED (
+            SELECT m.appointment_id, m.channel, m.status, m.kind, m.sms_segments, m.created_at
+            FROM {_table(Message)} m JOIN p ON p.id = m.appointment_id
+            -- no effect on the result; bounds the scan of the messages' appointment index
+            WHERE m.appointment_id BETWEEN (SELECT MIN(id) FROM p) AND (SELECT MAX(id) FROM p)
+        )
+        SELECT
+            (SELECT COALESCE(json_agg(g), '[]') FROM (
+                SELECT bucket, outcome, created_by, appointment_type_id, location_id, COUNT(*) AS n
+                FROM p GROUP BY 1, 2, 3, 4, 5) g),
+            (SELECT row_to_json(d) FROM (
+                SELECT COUNT(*) AS count, AVG(delay) AS average,
+                       PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY delay) AS median,
+                       COUNT(*) FILTER (WHERE same_day) AS same_day,
+                       COUNT(*) FILTER (WHERE NOT same_day AND delay < 7 * 86400) AS week,
+                       COUNT(*) FILTER (WHERE NOT same_day AND delay >= 7 * 86400 AND delay < 28 * 86400) AS month,
+                       COUNT(*) FILTER (WHERE NOT same_day AND delay >= 28 * 86400) AS later
+                FROM p) d),
+            (SELECT COUNT(*) FROM {_table(WaitingListEntry)} w JOIN p ON p.id = w.appointment_id),
+            (SELECT COALESCE(json_agg(m), '[]') FROM (
+                SELECT channel, status, COUNT(*) AS n, SUM(sms_segments) AS segments FROM pm GROUP BY 1, 2) m),
+            (SELECT row_to_json(o) FROM (
+                SELECT COUNT(*) AS offers, COUNT(DISTINCT pm.appointment_id) AS offered,
+                       COUNT(DISTINCT pm.appointment_id) FILTER (WHERE EXISTS (
+                           SELECT 1 FROM {_table(AppointmentChange)} c
+                           WHERE c.appointment_id = pm.appointment_id AND c.action = 'moved'
+                             AND c.actor_agent_id IS NULL AND c.at > pm.created_at)) AS moved
+                FROM pm WHERE pm.kind = %(offer)s) o)
+    """
+    names = {f"p{n}": value for n, value in enumerate(rows_params)}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Compiling this statement (PostgreSQL's JIT) costs more than running it.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, {**names, "tz": tz, "now": now, "offer": Kind.WAITING_LIST_SLOT.value})
+        groups, delays, waiting, messages, offers = cursor.fetchone()
+    return {"groups": groups, "delays": delays, "waiting": waiting, "messages": messages, "offers": offers}
 
 
 def statistics(appointments: QuerySet[Appointment], *, start: date, end: date, tz: str, granularity: str = MONTH,
                now: datetime | None = None) -> Statistics:
     """Figures of ``appointments`` (already limited to what may be seen) starting between local dates
-    ``start`` and ``end`` (included) in ``tz``, per ``granularity`` (WEEK or MONTH). Six queries."""
+    ``start`` and ``end`` (included) in ``tz``, per ``granularity`` (WEEK or MONTH). Three queries."""
     now = now or timezone.now()
-    zone = ZoneInfo(tz)
     since, until = period_bounds(start, end, tz)
     period = appointments.filter(starts_at__gte=since, starts_at__lt=until)
     starts = bucket_starts(start, end, granularity)
     index = {day: n for n, day in enumerate(starts)}
-    trunc = TruncWeek if granularity == WEEK else TruncMonth
 
-    # 1. One GROUP BY gives outcomes, origins, types (hence services and modes) and locations per bucket.
-    groups = list(
-        period.order_by()
-        .annotate(bucket=trunc("starts_at", tzinfo=zone), outcome=_outcome(now))
-        .values("bucket", "outcome", "created_by", "appointment_type_id", "location_id")
-        .annotate(n=Count("pk"))
-    )
+    # 1. One statement: the period's rows are read once, then grouped (outcomes, origins, types, locations per
+    # bucket), summarised (delays, waiting list) and joined to their messages.
+    figures = _aggregate(period, tz=tz, granularity=granularity, now=now)
+    groups = figures["groups"]
     # 2. The names of the types and locations met (small tables, by primary key).
     type_ids = {group["appointment_type_id"] for group in groups}
     types = {
@@ -281,7 +327,7 @@ def statistics(appointments: QuerySet[Appointment], *, start: date, end: date, t
 
     several_organisations = len({row["organisation__name"] for row in types.values()}) > 1
     for group in groups:
-        position = index.get(group["bucket"].astimezone(zone).date())
+        position = index.get(date.fromisoformat(group["bucket"][:10]))
         if position is None:  # cannot happen: the period lies within the buckets
             continue
         n = group["n"]
@@ -313,37 +359,16 @@ def statistics(appointments: QuerySet[Appointment], *, start: date, end: date, t
     origins = fixed("origin", Appointment.CreatedBy.choices)
     modes = fixed("mode", AppointmentType.Mode.choices)
 
-    # 3. Booking delay and waiting list entries, over the whole period.
-    delay_expression = ExpressionWrapper(F("starts_at") - F("created_at"), output_field=DurationField())
-    same_day = Q(created_day=F("start_day")) | Q(delay__lt=timedelta(0))
-    delays = (
-        period.order_by()
-        .annotate(delay=delay_expression, start_day=TruncDate("starts_at", tzinfo=zone),
-                  created_day=TruncDate("created_at", tzinfo=zone))
-        .aggregate(
-            count=Count("pk"),
-            average=Avg("delay", output_field=DurationField()),
-            median=Median("delay", output_field=DurationField()),
-            same_day=Count("pk", filter=same_day),
-            week=Count("pk", filter=~same_day & Q(delay__lt=timedelta(days=7))),
-            month=Count("pk", filter=~same_day & Q(delay__gte=timedelta(days=7), delay__lt=timedelta(days=28))),
-            later=Count("pk", filter=~same_day & Q(delay__gte=timedelta(days=28))),
-            waiting=Count("waiting_list_entry"),
-        )
-    )
+    delays = figures["delays"]
     delay = Delay(
-        count=delays["count"], average=delays["average"], median=delays["median"],
+        count=delays["count"],
+        average=None if delays["average"] is None else timedelta(seconds=round(delays["average"])),
+        median=None if delays["median"] is None else timedelta(seconds=round(delays["median"])),
         buckets=[Series(key=key, label=label, total=delays[key]) for key, label in DELAY_BUCKETS],
-    )
-
-    # 4. Messages of the period's appointments, by channel and status.
-    message_rows = (
-        Message.objects.filter(appointment__in=period.values("pk")).order_by()
-        .values("channel", "status").annotate(n=Count("pk"), segments=Sum("sms_segments"))
     )
     channels = {key: ChannelMessages(channel=key, label=label, total=0, by_status=dict.fromkeys(MESSAGE_STATUSES, 0),
                                      sms_segments=0) for key, label in Channel.choices}
-    for row in message_rows:
+    for row in figures["messages"]:
         entry = channels.setdefault(row["channel"], ChannelMessages(
             channel=row["channel"], label=row["channel"], total=0, by_status=dict.fromkeys(MESSAGE_STATUSES, 0),
             sms_segments=0))
@@ -351,18 +376,8 @@ def statistics(appointments: QuerySet[Appointment], *, start: date, end: date, t
         entry.by_status[status] += row["n"]
         entry.total += row["n"]
         entry.sms_segments += row["segments"] or 0
-
-    # 5. Waiting-list offers and the moves that followed them.
-    moved_after_offer = AppointmentChange.objects.filter(
-        appointment_id=OuterRef("appointment_id"), action="moved", actor_agent__isnull=True,
-        at__gt=OuterRef("created_at"),
-    )
-    offers = Message.objects.filter(appointment__in=period.values("pk"), kind=Kind.WAITING_LIST_SLOT).aggregate(
-        offers=Count("pk"),
-        offered=Count("appointment_id", distinct=True),
-        moved=Count("appointment_id", distinct=True, filter=Q(Exists(moved_after_offer))),
-    )
-    waiting_list = WaitingList(waiting=delays["waiting"], offers=offers["offers"],
+    offers = figures["offers"]
+    waiting_list = WaitingList(waiting=figures["waiting"], offers=offers["offers"],
                                offered_appointments=offers["offered"], moved=offers["moved"])
 
     return Statistics(
