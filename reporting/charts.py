@@ -115,13 +115,17 @@ def format_duration(value) -> str:
 
 
 def _nice_max(value: float) -> float:
+    """The top of the axis: four equal steps of a round size (1, 2, 5 × 10^k; 2.5 × 10^k from 10 up),
+    so that every tick of a count is a whole number."""
     if value <= 0:
-        return 1
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000):
-        if value <= step * 5:
-            return step * 5 if value > step * 4 else step * max(1, -(-value // step))
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    return magnitude * (-(-value // magnitude))
+        return 4
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 2.5, 5):
+            step = factor * magnitude
+            if step * 4 >= value and (step == int(step) or magnitude < 1):
+                return step * 4
+        magnitude *= 10
 
 
 def _ticks(maximum: float) -> list[float]:
