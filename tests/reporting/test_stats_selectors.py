@@ -155,3 +155,43 @@ def test_the_number_of_queries_does_not_grow_with_the_data(reporting_world, data
         make_message(w, appointment, channel="sms", status="sent", segments=1)
     # search path, the scope (2), then the figures (savepoint, no JIT, one statement, release), types, locations
     assert count() == before == 9
+
+
+def test_a_secretary_counts_only_his_own_and_a_mixed_agent_both_parts(reporting_world, dataset):
+    w = reporting_world
+    with tenant_context(w.administration):
+        from scheduling.models import AgentRole
+        from tests.scheduling.factories import AgentFactory, ServiceFactory
+
+        secretary = AgentFactory(services=[ServiceFactory(name="Secrétariat", is_secretariat=True)],
+                                 organisation=w.org)
+        w.agents["secretary"] = secretary
+        # the organisation's admin also works, as a basic agent, in MDS Nord
+        AgentRole.objects.create(agent=w.agents["org_admin"], organisation=w.other_org, level="basic")
+    make_appointment(w, starts_at=paris(2025, 3, 12), agents=("secretary",), status="seen")
+    make_appointment(w, starts_at=paris(2025, 3, 13), kind=w.other_type, agents=("org_admin",), status="noshow")
+    assert figures_for(w, "secretary").total == 1  # the policy lets him see all; his statistics are his own
+    mixed = figures_for(w, "org_admin")
+    assert mixed.total == 8 + 1  # MDS Centre (7 + the secretary's) and his one appointment in MDS Nord
+    assert figures_for(w, "org_admin", organisation_ids=[w.other_org.pk]).total == 1
+
+
+def test_what_the_statistics_count_is_always_within_the_policy(reporting_world, dataset):
+    w = reporting_world
+    with tenant_context(w.administration):
+        for persona in w.agents:
+            scope = policy.scope_for_agent(w.agents[persona])
+            counted = set(selectors.visible_appointments(scope).values_list("pk", flat=True))
+            visible = set(policy.appointments(scope).values_list("pk", flat=True))
+            assert counted and counted <= visible, persona
+
+
+def test_an_agent_without_any_organisation_gets_empty_figures(reporting_world):
+    w = reporting_world
+    with tenant_context(w.administration):
+        from tests.scheduling.factories import AgentFactory
+
+        w.agents["nowhere"] = AgentFactory()
+    stats = figures_for(w, "nowhere")
+    assert stats.total == 0 and stats.noshow_rate is None and stats.delay.median is None
+    assert stats.waiting_list.offers == 0 and all(entry.total == 0 for entry in stats.messages)
