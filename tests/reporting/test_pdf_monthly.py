@@ -259,3 +259,22 @@ def test_the_administration_task_refuses_the_public_schema(db):
 
     with schema_context(settings.PUBLIC_SCHEMA_NAME), pytest.raises(TaskSentWithoutAdministration):
         tasks_pdf.monthly_reports.apply(kwargs={"month": MONTH_KEY}).get()
+
+
+def test_the_report_figures_take_a_fixed_number_of_queries(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with tenant_context(world.administration):
+        with CaptureQueriesContext(connection) as small:
+            documents.monthly_report_build(world.org, MONTH)
+        for day in range(1, 28):
+            _appointment(world.pmi_type, _at(MONTH, day, 16), "seen", location=world.location)
+            _appointment(world.pmi_type, _at(BEFORE, day, 16), "noshow", location=world.location)
+        with CaptureQueriesContext(connection) as large:
+            report = documents.monthly_report_build(world.org, MONTH)
+    def selects(context):
+        return [query for query in context.captured_queries if query["sql"].startswith("SELECT")]
+
+    assert len(selects(small)) == len(selects(large)) <= 6
+    assert report.figures.total == 5 + 27 and report.trend[-2].noshow == 1 + 27
