@@ -89,6 +89,9 @@ class Chart:
     def __html__(self) -> str:
         return str(self.html())
 
+    def __str__(self) -> str:  # ``{{ chart }}`` in a template: Django calls str() before escaping
+        return self.html()
+
 
 def format_number(value, unit: str = "") -> str:
     """French number: thin grouping, decimal comma; "—" for a missing value."""

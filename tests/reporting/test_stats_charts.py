@@ -49,6 +49,9 @@ def test_bar_chart_labels_values_totals_and_its_table():
             '<th scope="col">Total</th>') in table
     assert '<tr><th scope="row">févr. 2025</th><td>3</td><td>0</td><td>3</td></tr>' in table
     figure = str(chart.html())
+    from django.template import Context, Template
+
+    assert Template("{{ chart }}").render(Context({"chart": chart})) == figure
     assert figure.startswith('<figure class="stats-chart"') and "<details" in figure and "<summary>" in figure
 
 
