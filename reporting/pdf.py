@@ -66,7 +66,8 @@ def render_pdf(html: str, base_url: str = f"{LOCAL_ORIGIN}/") -> bytes:
     """The PDF of ``html`` (a complete page with its print CSS). Relative URLs resolve against ``base_url``."""
     from weasyprint import HTML  # lazily: see the module's docstring
 
-    return HTML(string=html, base_url=base_url, url_fetcher=_fetcher()).write_pdf()
+    # PDF/UA-1: a tagged PDF (structure, reading order, language, title) that screen readers can follow.
+    return HTML(string=html, base_url=base_url, url_fetcher=_fetcher()).write_pdf(pdf_variant="pdf/ua-1")
 
 
 def file_data_uri(field_file) -> str:

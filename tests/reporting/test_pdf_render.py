@@ -84,3 +84,14 @@ def test_collectivities_do_not_get_the_state_font(administration_b):
         content = documents.confirmation_pdf(world.appointments["pmi_appt"])
     fonts = page_fonts(content)
     assert fonts and not any("Marianne" in name for name in fonts) and "Commune B" in pdf_text(content)
+
+
+def test_documents_are_tagged_pdfs_with_a_title():
+    content = render_pdf('<html lang="fr"><head><title>Titre du document</title></head><body><h1>Bonjour</h1>'
+                         "<p>Texte.</p></body></html>")
+    document = pypdfium2.PdfDocument(content)
+    try:
+        assert pdfium_c.FPDFCatalog_IsTagged(document.raw)  # structure for screen readers (PDF/UA-1)
+        assert document.get_metadata_dict()["Title"] == "Titre du document"
+    finally:
+        document.close()
