@@ -172,3 +172,18 @@ def test_another_administration_sees_none_of_these_figures(reporting_world, marc
     response = make_client(administration_b).get(URL, HTTP_COOKIE=reporting_world.client("org_admin").cookies.output(
         header="", sep=";"))
     assert response.status_code == 302
+
+
+def test_the_time_zone_is_the_chosen_organisations(reporting_world):
+    w = reporting_world
+    with tenant_context(w.administration):
+        from scheduling.models import AgentRole
+
+        noumea = OrganisationFactory(name="Antenne Nouméa", timezone="Pacific/Noumea")
+        AgentRole.objects.create(agent=w.agents["admin_both"], organisation=noumea, level="admin")
+    client = w.client("admin_both")
+    assert stats_of(client.get(URL, MARCH | {"organisation": noumea.pk})).tz == "Pacific/Noumea"
+    assert stats_of(client.get(URL, MARCH | {"organisation": w.org.pk})).tz == "Europe/Paris"
+    # every organisation, in several zones: the administration's
+    assert stats_of(client.get(URL, MARCH)).tz == w.administration.timezone
+    assert "Antenne Nouméa" in text(client.get(URL, MARCH))  # offered in the filter

@@ -3,7 +3,8 @@ around the spring DST change, booking delays, messages, waiting list, and what e
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -15,6 +16,7 @@ from reporting import selectors
 from scheduling import policy
 from scheduling.models import AppointmentChange
 from tests.reporting.conftest import make_appointment, make_message, paris
+from tests.scheduling.factories import AppointmentTypeFactory
 
 START, END = date(2025, 3, 1), date(2025, 4, 30)
 NOW = paris(2025, 4, 15, 12)
@@ -195,3 +197,23 @@ def test_an_agent_without_any_organisation_gets_empty_figures(reporting_world):
     stats = figures_for(w, "nowhere")
     assert stats.total == 0 and stats.noshow_rate is None and stats.delay.median is None
     assert stats.waiting_list.offers == 0 and all(entry.total == 0 for entry in stats.messages)
+
+
+def test_an_overseas_organisation_is_cut_in_its_own_time(reporting_world):
+    w = reporting_world
+    with tenant_context(w.administration):
+        from scheduling.models import AgentRole
+        from tests.scheduling.factories import OrganisationFactory
+
+        noumea = OrganisationFactory(name="Antenne Nouméa", timezone="Pacific/Noumea")
+        kind = AppointmentTypeFactory(organisation=noumea, service=w.services["pmi"], name="PMI Nouméa")
+        AgentRole.objects.create(agent=w.agents["admin_both"], organisation=noumea, level="admin")
+        local = ZoneInfo("Pacific/Noumea")
+    # Saturday 1 March 2025 at 05:00 in Nouméa is still 28 February in UTC (and in Paris)
+    make_appointment(w, starts_at=datetime(2025, 3, 1, 5, tzinfo=local), kind=kind, agents=("admin_both",),
+                     status="seen")
+    with tenant_context(w.administration):
+        scope = policy.scope_for_agent(w.agents["admin_both"])
+        stats = selectors.statistics(selectors.visible_appointments(scope, [noumea.pk]), start=date(2025, 3, 1),
+                                     end=date(2025, 3, 31), tz="Pacific/Noumea", now=NOW)
+    assert stats.total == 1 and stats.totals == [1] and stats.buckets[0].label == "mars 2025"
