@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -178,3 +179,15 @@ def test_a_collective_session_confirmation_prints_no_participant_names(world):
     text = pdf_text(_public(world).get(f"/rdv/{session.uuid}/confirmation.pdf").content)
     assert "Atelier du mardi" in text and "14:00" in text
     assert "Inconnue" not in text and str(world.citizen) not in text  # the link is shared by every participant
+
+
+def test_the_time_is_the_organisation_local_time(world):
+    from scheduling.models import Organisation
+
+    appointment = world.appointments["pmi_appt"]  # Tuesday 09:00 in Paris
+    with tenant_context(world.administration):
+        Organisation.objects.filter(pk=world.org.pk).update(timezone="America/Cayenne")
+        appointment.refresh_from_db()
+    local = appointment.starts_at.astimezone(ZoneInfo("America/Cayenne"))
+    text = pdf_text(_public(world).get(f"/rdv/{appointment.uuid}/confirmation.pdf").content)
+    assert f"{local:%H:%M} (heure locale, America/Cayenne)" in text and local.hour in (4, 5)
