@@ -72,8 +72,9 @@ class Chart:
             rows.append(format_html('<tr><th scope="row">{}</th>{}</tr>', category,
                                     mark_safe("".join(format_html("<td>{}</td>", cell) for cell in cells))))
         return format_html(
-            '<div class="fr-table fr-table--no-caption stats-table"><table id="{}-table"><caption>{}</caption>'
-            "<thead><tr>{}</tr></thead><tbody>{}</tbody></table></div>",
+            '<div class="fr-table fr-table--no-caption stats-table table-scroll" tabindex="0" role="region" '
+            'aria-labelledby="{0}-table-caption"><table id="{0}-table"><caption id="{0}-table-caption">{1}</caption>'
+            "<thead><tr>{2}</tr></thead><tbody>{3}</tbody></table></div>",
             self.chart_id, self.title, mark_safe(head), mark_safe("".join(rows)),
         )
 

@@ -44,7 +44,8 @@ def test_bar_chart_labels_values_totals_and_its_table():
     assert ">2\u202f000</text>" in svg  # total written above the bar
     assert ">1\u202f200</text>" in svg  # segment value written on it
     table = str(chart.table_html())
-    assert "<caption>Rendez-vous par mois</caption>" in table
+    assert '<caption id="origin-table-caption">Rendez-vous par mois</caption>' in table
+    assert 'tabindex="0" role="region" aria-labelledby="origin-table-caption"' in table
     assert ('<th scope="col">Mois</th><th scope="col">Agent</th><th scope="col">Usager</th>'
             '<th scope="col">Total</th>') in table
     assert '<tr><th scope="row">févr. 2025</th><td>3</td><td>0</td><td>3</td></tr>' in table

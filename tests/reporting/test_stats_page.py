@@ -127,7 +127,7 @@ def test_week_granularity_and_charts_with_their_tables(reporting_world, march):
     for chart_id in ("stats-origin", "stats-outcomes", "stats-noshow-rate", "stats-service", "stats-type",
                      "stats-mode", "stats-location", "stats-delay"):
         assert f'aria-labelledby="{chart_id}-title {chart_id}-desc"' in page
-        assert f'<table id="{chart_id}-table"><caption>' in page
+        assert f'<table id="{chart_id}-table"><caption id="{chart_id}-table-caption">' in page
     assert page.count('role="img"') == 8
     readable = text(response)
     # legends, axis and value labels are text, not colour
