@@ -232,7 +232,7 @@ def bar_chart(*, chart_id: str, title: str, categories: list[str], series: list[
     totals = [sum(s.values[n] or 0 for s in series) for n in range(size)]
     peak = max(totals if stacked else [v or 0 for s in series for v in s.values], default=0)
     maximum = _nice_max(peak)
-    labels_markup, labels_height = _category_labels(categories, [0.0] * size, 0)
+    _, labels_height = _category_labels(categories, [0.0] * size, 0)
     legend_height = _legend_height([s.label for s in series])
     plot_top, plot_bottom = TOP + legend_height, HEIGHT - labels_height - 8
     slot = (WIDTH - LEFT - RIGHT) / max(1, size)
@@ -264,13 +264,16 @@ def bar_chart(*, chart_id: str, title: str, categories: list[str], series: list[
         if stacked and totals[n]:
             parts.append(f'<text x="{x0 + bar_width / 2:.1f}" y="{base - 4:.1f}" text-anchor="middle" '
                          f'font-weight="bold" fill="{TEXT}">{escape(format_number(totals[n]))}</text>')
-    labels_markup, _ = _category_labels(categories, centres, plot_bottom + 14)
-    parts.append(labels_markup)
-    parts.append("</svg>")
     return Chart(chart_id=chart_id, title=title, description=description, category_header=category_header,
                  categories=categories, series=series, unit=unit,
                  totals=totals if stacked and len(series) > 1 else None,
-                 svg=mark_safe("".join(parts)))
+                 svg=_close(parts, categories, centres, plot_bottom + 14))
+
+
+def _close(parts: list[str], categories: list[str], centres: list[float], y: float) -> SafeString:
+    """The SVG's parts, the category labels under the x axis at ``y``, and the closing tag."""
+    labels_markup, _ = _category_labels(categories, centres, y)
+    return mark_safe("".join(parts) + labels_markup + "</svg>")
 
 
 def _label(x: float, y: float, text: str) -> str:
@@ -356,11 +359,9 @@ def line_chart(*, chart_id: str, title: str, categories: list[str], series: list
                 if write_values:
                     parts.append(f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle" fill="{TEXT}">'
                                  f'{escape(format_number(value, unit))}</text>')
-    labels_markup, _ = _category_labels(categories, centres, plot_bottom + 14)
-    parts.append(labels_markup)
-    parts.append("</svg>")
     return Chart(chart_id=chart_id, title=title, description=description, category_header=category_header,
-                 categories=categories, series=series, unit=unit, svg=mark_safe("".join(parts)))
+                 categories=categories, series=series, unit=unit,
+                 svg=_close(parts, categories, centres, plot_bottom + 14))
 
 
 # --- The charts of a statistics page or report ------------------------------------------------------
