@@ -71,11 +71,17 @@ class Chart:
                 cells.append(format_number(self.totals[n], self.unit))
             rows.append(format_html('<tr><th scope="row">{}</th>{}</tr>', category,
                                     mark_safe("".join(format_html("<td>{}</td>", cell) for cell in cells))))
+        foot = ""
+        if self.totals is not None:  # stacked bars: each series' total, and the grand total
+            sums = [sum(value or 0 for value in series.values) for series in self.series] + [sum(self.totals)]
+            foot = format_html('<tfoot><tr><th scope="row">Total</th>{}</tr></tfoot>',
+                               mark_safe("".join(format_html("<td>{}</td>", format_number(v, self.unit))
+                                                 for v in sums)))
         return format_html(
             '<div class="fr-table fr-table--no-caption stats-table table-scroll" tabindex="0" role="region" '
             'aria-labelledby="{0}-table-caption"><table id="{0}-table"><caption id="{0}-table-caption">{1}</caption>'
-            "<thead><tr>{2}</tr></thead><tbody>{3}</tbody></table></div>",
-            self.chart_id, self.title, mark_safe(head), mark_safe("".join(rows)),
+            "<thead><tr>{2}</tr></thead><tbody>{3}</tbody>{4}</table></div>",
+            self.chart_id, self.title, mark_safe(head), mark_safe("".join(rows)), foot,
         )
 
     def html(self, open_table: bool = False) -> SafeString:
@@ -370,17 +376,33 @@ def _series(series_list) -> list[ChartSeries]:
     return [ChartSeries(series.label, list(series.counts)) for series in series_list]
 
 
+def _top(series_list, keep: int, others: str) -> list[ChartSeries]:
+    """The series with something counted, largest first when there are more than ``keep + 1``: the first
+    ``keep`` and one "Autres" series for the rest (its table column says how many)."""
+    counted = [series for series in series_list if series.total] or list(series_list[:1])
+    if len(counted) <= keep + 1:
+        return _series(counted)
+    counted = sorted(counted, key=lambda series: -series.total)
+    rest = counted[keep:]
+    merged = [sum(values) for values in zip(*(series.counts for series in rest), strict=True)]
+    return _series(counted[:keep]) + [ChartSeries(f"Autres ({len(rest)} {others})", merged)]
+
+
 def statistics_charts(stats, prefix: str = "stats") -> dict[str, Chart]:
-    """The charts of a ``reporting.selectors.Statistics``, by name: origin, outcomes, noshow_rate (bars and
-    line per week or month), service, type, mode, location, delay (horizontal bars of totals)."""
+    """The charts of a ``reporting.selectors.Statistics``, by name: origin, outcomes, service, type, mode,
+    location (stacked bars per week or month; beyond seven services, types or locations the smaller ones are
+    grouped as "Autres"), noshow_rate (line), delay (horizontal bars)."""
     categories = [bucket.label for bucket in stats.buckets]
     header = "Semaine" if stats.granularity == "week" else "Mois"
     per = "semaine" if stats.granularity == "week" else "mois"
 
-    def ranking(name, title, series_list, description):
-        return horizontal_bar_chart(chart_id=f"{prefix}-{name}", title=title, description=description,
-                                    labels=[s.label for s in series_list], values=[s.total for s in series_list],
-                                    value_header="Rendez-vous", category_header=title.split(" par ")[-1].capitalize())
+    def stacked(name, what, series_list, others):
+        return bar_chart(
+            chart_id=f"{prefix}-{name}", title=f"Rendez-vous par {per} et par {what}", categories=categories,
+            series=_top(series_list, 7, others), category_header=header,
+            description=f"Barres empilées : nombre de rendez-vous par {per}, réparties par {what}. "
+                        "Valeurs détaillées dans le tableau qui suit.",
+        )
 
     return {
         "origin": bar_chart(
@@ -401,14 +423,10 @@ def statistics_charts(stats, prefix: str = "stats") -> dict[str, Chart]:
             description="Courbe : absences non excusées ÷ (rendez-vous honorés + absences non excusées), en %. "
                         "Pas de point quand aucun rendez-vous n'a été honoré ni manqué.",
         ),
-        "service": ranking("service", "Rendez-vous par service", stats.by_service,
-                           "Barres horizontales : nombre de rendez-vous de chaque service sur la période."),
-        "type": ranking("type", "Rendez-vous par motif", stats.by_type,
-                        "Barres horizontales : nombre de rendez-vous de chaque motif sur la période."),
-        "mode": ranking("mode", "Rendez-vous par modalité", stats.by_mode,
-                        "Barres horizontales : rendez-vous sur place, par téléphone, en visio, à domicile."),
-        "location": ranking("location", "Rendez-vous par lieu", stats.by_location,
-                            "Barres horizontales : nombre de rendez-vous de chaque lieu sur la période."),
+        "service": stacked("service", "service", stats.by_service, "services"),
+        "type": stacked("type", "motif", stats.by_type, "motifs"),
+        "mode": stacked("mode", "modalité", stats.by_mode, "modalités"),
+        "location": stacked("location", "lieu", stats.by_location, "lieux"),
         "delay": horizontal_bar_chart(
             chart_id=f"{prefix}-delay", title="Délai entre la prise de rendez-vous et le rendez-vous",
             labels=[s.label for s in stats.delay.buckets], values=[s.total for s in stats.delay.buckets],

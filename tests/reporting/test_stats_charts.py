@@ -80,3 +80,18 @@ def test_french_numbers_and_durations():
     assert charts.format_duration(timedelta(hours=7)) == "7 h"
     assert charts.format_duration(timedelta(minutes=5)) == "moins d'une heure"
     assert charts.format_duration(None) == "—"
+
+
+def test_beyond_seven_series_the_smaller_ones_are_grouped_and_tables_have_totals():
+    from reporting.selectors import Series
+
+    many = [Series(key=str(n), label=f"Motif {n}", total=n * 2, counts=[n, n]) for n in range(10)]
+    grouped = charts._top(many, 7, "motifs")
+    assert [s.label for s in grouped][:2] == ["Motif 9", "Motif 8"]
+    assert grouped[-1].label == "Autres (2 motifs)" and grouped[-1].values == [1 + 2, 1 + 2]  # Motif 0 counts none
+    assert len(grouped) == 8
+    few = charts._top(many[:5], 7, "motifs")
+    assert [s.label for s in few] == ["Motif 1", "Motif 2", "Motif 3", "Motif 4"]  # order kept, empty ones left out
+    chart = charts.bar_chart(chart_id="t", title="T", categories=["a", "b"], series=grouped)
+    assert '<tfoot><tr><th scope="row">Total</th>' in str(chart.table_html())
+    assert "<td>6</td><td>90</td></tr></tfoot>" in str(chart.table_html())  # Autres total, grand total
