@@ -232,13 +232,16 @@ def _category_labels(categories: list[str], centres: list[float], y: int) -> tup
 
 
 def bar_chart(*, chart_id: str, title: str, categories: list[str], series: list[ChartSeries], description: str = "",
-              stacked: bool = True, unit: str = "", category_header: str = "Période") -> Chart:
-    """Vertical bars per category: stacked (a total above each bar) or grouped; each segment patterned."""
+              stacked: bool = True, unit: str = "", category_header: str = "Période",
+              axis_labels: list[str] | None = None) -> Chart:
+    """Vertical bars per category: stacked (a total above each bar) or grouped; each segment patterned.
+    ``axis_labels``: shorter names under the axis (the table keeps ``categories``)."""
+    axis_labels = axis_labels or categories
     size = len(categories)
     totals = [sum(s.values[n] or 0 for s in series) for n in range(size)]
     peak = max(totals if stacked else [v or 0 for s in series for v in s.values], default=0)
     maximum = _nice_max(peak)
-    _, labels_height = _category_labels(categories, [0.0] * size, 0)
+    _, labels_height = _category_labels(axis_labels, [0.0] * size, 0)
     legend_height = _legend_height([s.label for s in series])
     plot_top, plot_bottom = TOP + legend_height, HEIGHT - labels_height - 8
     slot = (WIDTH - LEFT - RIGHT) / max(1, size)
@@ -273,7 +276,7 @@ def bar_chart(*, chart_id: str, title: str, categories: list[str], series: list[
     return Chart(chart_id=chart_id, title=title, description=description, category_header=category_header,
                  categories=categories, series=series, unit=unit,
                  totals=totals if stacked and len(series) > 1 else None,
-                 svg=_close(parts, categories, centres, plot_bottom + 14))
+                 svg=_close(parts, axis_labels, centres, plot_bottom + 14))
 
 
 def _close(parts: list[str], categories: list[str], centres: list[float], y: float) -> SafeString:
@@ -329,12 +332,14 @@ def _marker(shape: str, x: float, y: float, colour: str) -> str:
 
 
 def line_chart(*, chart_id: str, title: str, categories: list[str], series: list[ChartSeries], description: str = "",
-               unit: str = "%", category_header: str = "Période", maximum: float | None = None) -> Chart:
+               unit: str = "%", category_header: str = "Période", maximum: float | None = None,
+               axis_labels: list[str] | None = None) -> Chart:
     """Lines with a distinct marker per series and the value written at each point (when they fit)."""
+    axis_labels = axis_labels or categories
     size = len(categories)
     peak = max((v for s in series for v in s.values if v is not None), default=0)
     maximum = maximum or _nice_max(peak)
-    _, labels_height = _category_labels(categories, [0.0] * size, 0)
+    _, labels_height = _category_labels(axis_labels, [0.0] * size, 0)
     legend_height = _legend_height([s.label for s in series])
     plot_top, plot_bottom = TOP + legend_height + 10, HEIGHT - labels_height - 8
     slot = (WIDTH - LEFT - RIGHT) / max(1, size)
@@ -367,7 +372,7 @@ def line_chart(*, chart_id: str, title: str, categories: list[str], series: list
                                  f'{escape(format_number(value, unit))}</text>')
     return Chart(chart_id=chart_id, title=title, description=description, category_header=category_header,
                  categories=categories, series=series, unit=unit,
-                 svg=_close(parts, categories, centres, plot_bottom + 14))
+                 svg=_close(parts, axis_labels, centres, plot_bottom + 14))
 
 
 # --- The charts of a statistics page or report ------------------------------------------------------
@@ -395,11 +400,13 @@ def statistics_charts(stats, prefix: str = "stats") -> dict[str, Chart]:
     categories = [bucket.label for bucket in stats.buckets]
     header = "Semaine" if stats.granularity == "week" else "Mois"
     per = "semaine" if stats.granularity == "week" else "mois"
+    # under the axis, weeks by their Monday ("03/03"); the tables say "sem. du 03/03/2025"
+    axis = [f"{bucket.start:%d/%m}" for bucket in stats.buckets] if stats.granularity == "week" else categories
 
     def stacked(name, what, series_list, others):
         return bar_chart(
             chart_id=f"{prefix}-{name}", title=f"Rendez-vous par {per} et par {what}", categories=categories,
-            series=_top(series_list, 7, others), category_header=header,
+            series=_top(series_list, 7, others), category_header=header, axis_labels=axis,
             description=f"Barres empilées : nombre de rendez-vous par {per}, réparties par {what}. "
                         "Valeurs détaillées dans le tableau qui suit.",
         )
@@ -407,19 +414,20 @@ def statistics_charts(stats, prefix: str = "stats") -> dict[str, Chart]:
     return {
         "origin": bar_chart(
             chart_id=f"{prefix}-origin", title=f"Rendez-vous par {per} et par origine", categories=categories,
-            series=_series(stats.by_origin), category_header=header,
+            series=_series(stats.by_origin), category_header=header, axis_labels=axis,
             description=f"Barres empilées : nombre de rendez-vous par {per}, réparties selon qui les a pris "
                         "(agent, usager, prescripteur, API). Valeurs détaillées dans le tableau qui suit.",
         ),
         "outcomes": bar_chart(
             chart_id=f"{prefix}-outcomes", title=f"Issue des rendez-vous par {per}", categories=categories,
-            series=_series(stats.outcomes), category_header=header,
+            series=_series(stats.outcomes), category_header=header, axis_labels=axis,
             description=f"Barres empilées : par {per}, rendez-vous honorés, absences non excusées, annulations "
                         "excusées, annulations par le service, à renseigner et à venir.",
         ),
         "noshow_rate": line_chart(
             chart_id=f"{prefix}-noshow-rate", title=f"Taux d'absence non excusée par {per}", categories=categories,
             series=[ChartSeries("Taux d'absence non excusée", list(stats.noshow_rates))], category_header=header,
+            axis_labels=axis,
             description="Courbe : absences non excusées ÷ (rendez-vous honorés + absences non excusées), en %. "
                         "Pas de point quand aucun rendez-vous n'a été honoré ni manqué.",
         ),
