@@ -8,11 +8,11 @@ the SVG has ``role="img"`` and ``aria-labelledby`` pointing at its ``<title>`` a
 API (stable):
 
 - ``bar_chart(chart_id=, title=, categories=, series=, description="", stacked=True, unit="",
-  category_header="Période") -> Chart`` — vertical bars, stacked (with totals) or grouped;
+  category_header="Période", axis_labels=None) -> Chart`` — vertical bars, stacked (with totals) or grouped;
 - ``horizontal_bar_chart(chart_id=, title=, labels=, values=, description="", unit="", value_header="Nombre",
   category_header="") -> Chart`` — one series, one bar per label (rankings: services, types...);
-- ``line_chart(chart_id=, title=, categories=, series=, description="", unit="%", category_header="Période")
-  -> Chart`` — lines with markers; ``None`` values leave a gap;
+- ``line_chart(chart_id=, title=, categories=, series=, description="", unit="%", category_header="Période",
+  maximum=None, axis_labels=None) -> Chart`` — lines with markers; ``None`` values leave a gap;
 - ``ChartSeries(label, values)``; ``Chart.svg`` (SafeString), ``Chart.table_html()``, ``Chart.html(open_table=False)``;
 - ``format_number(value, unit="")``: French formatting ("1 234", "12,5 %"); ``format_duration(timedelta)``;
 - ``statistics_charts(stats, prefix="stats") -> dict[str, Chart]``: the charts of a ``selectors.Statistics``.
