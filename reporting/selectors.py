@@ -48,7 +48,6 @@ from scheduling.models import (
     AppointmentChange,
     AppointmentType,
     Location,
-    Organisation,
 )
 
 WEEK = "week"
@@ -389,8 +388,4 @@ def statistics(appointments: QuerySet[Appointment], *, start: date, end: date, t
         by_origin=origins, by_service=ranked("service"), by_type=ranked("type"), by_mode=modes,
         by_location=ranked("location"), delay=delay, messages=list(channels.values()), waiting_list=waiting_list,
     )
-
-
-def organisation_names(organisation_ids) -> dict[int, str]:
-    return dict(Organisation.objects.filter(pk__in=list(organisation_ids)).values_list("pk", "name"))
 
