@@ -187,3 +187,11 @@ def test_the_time_zone_is_the_chosen_organisations(reporting_world):
     # every organisation, in several zones: the administration's
     assert stats_of(client.get(URL, MARCH)).tz == w.administration.timezone
     assert "Antenne Nouméa" in text(client.get(URL, MARCH))  # offered in the filter
+
+
+def test_three_years_by_week_is_drawn(reporting_world, march):
+    response = reporting_world.client("admin_both").get(URL, {"start": "2022-04-01", "end": "2025-03-31",
+                                                              "granularity": "week"})
+    stats = stats_of(response)
+    assert len(stats.buckets) == 158 and stats.total == 5  # Monday 28/03/2022 to Monday 31/03/2025
+    assert response.content.decode().count('role="img"') == 8
