@@ -3,13 +3,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from django.shortcuts import render
+from django.utils import timezone
 
 from scheduling import policy
 from scheduling.views.common import agent_view
 
 from .. import charts, selectors
 from ..forms import StatisticsFilterForm
+
+
+def _previous_month(tz: str) -> str:
+    """"AAAA-MM" of the month before this one in ``tz`` (the monthly report's default)."""
+    today = timezone.now().astimezone(ZoneInfo(tz)).date()
+    last_month = today.replace(day=1) - timedelta(days=1)
+    return f"{last_month:%Y-%m}"
 
 
 @agent_view
@@ -31,6 +42,8 @@ def statistics_page(request):
         context.update({
             "stats": stats,
             "charts": charts.statistics_charts(stats),
+            "report_organisations": [o for o in chosen if o.pk in scope.admin_organisation_ids],
+            "previous_month": _previous_month(data["tz"]),
             "perimeter": [
                 {"name": organisation.name, "whole": organisation.pk in scope.admin_organisation_ids}
                 for organisation in chosen

@@ -195,3 +195,11 @@ def test_three_years_by_week_is_drawn(reporting_world, march):
     stats = stats_of(response)
     assert len(stats.buckets) == 158 and stats.total == 5  # Monday 28/03/2022 to Monday 31/03/2025
     assert response.content.decode().count('role="img"') == 8
+
+
+def test_admins_get_a_link_to_their_monthly_report(reporting_world, march):
+    w = reporting_world
+    page = text(w.client("org_admin").get(URL, MARCH))
+    assert f"/agents/statistiques/rapport-mensuel/?organisation={w.org.pk}&mois=" in page
+    assert "Rapport mensuel (PDF) de MDS Centre" in page
+    assert "Rapport mensuel (PDF)" not in text(w.client("basic").get(URL, MARCH))
