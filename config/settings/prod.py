@@ -22,12 +22,18 @@ SMS_DEFAULT_PROVIDER = env_str("SMS_DEFAULT_PROVIDER", "")  # never the developm
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 DEBUG = False
-SITE_SCHEME = "https"
+# "http" only for `make run-prod-local` on loopback (no TLS there): links are built with it, and the
+# cookies are then sent without the Secure flag (clients drop Secure cookies on plain HTTP).
+SITE_SCHEME = env_str("SITE_SCHEME", "https")
+if SITE_SCHEME not in ("https", "http"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"SITE_SCHEME must be https or http, got {SITE_SCHEME!r}.")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
-SESSION_COOKIE_SECURE = True
-CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_SECURE = SITE_SCHEME == "https"
+CSRF_COOKIE_SECURE = SITE_SCHEME == "https"
