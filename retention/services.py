@@ -317,3 +317,14 @@ def retention_apply(*, dry_run: bool = False, now: datetime | None = None,
     logger.info("Retention %s in schema %s: %s", "dry run" if dry_run else "applied", connection.schema_name,
                 ", ".join(f"{key}={value}" for key, value in counts.items()))
     return report
+
+
+# --- Right to erasure -----------------------------------------------------------------------------
+
+def citizen_erase(*, citizen: Citizen) -> None:
+    """A usager asked an agent to erase his data (article 17): the account deletion of decision 0014, for him
+    and the relatives he is responsible for (upcoming appointments cancelled as excused, records anonymised in
+    place, online account deleted)."""
+    from public_booking.self_service import citizen_account_delete
+
+    citizen_account_delete(citizen=citizen)

@@ -97,3 +97,44 @@ def test_the_own_download_needs_a_signed_in_usager(world, administration_a):
     assert anonymous.status_code == 302
     agent = login_client(administration_a, world.agent.user)
     assert agent.get("/mon-compte/mes-donnees/").status_code == 403
+
+
+def test_an_admin_erases_a_usager_who_asked_after_confirming(world, administration_a):
+    admin = login_client(administration_a, world.admin.user)
+    url = f"/agents/usagers/{world.usager.pk}/effacer-rgpd/"
+    assert "Effacer les données (RGPD)" in admin.get(f"/agents/usagers/{world.usager.pk}/").content.decode()
+    page = admin.get(url)
+    assert page.status_code == 200 and "Noé" in page.content.decode(), "the relatives erased too are listed"
+    refused = admin.post(url, {})
+    assert refused.status_code == 400 and "Cochez la case" in refused.content.decode()
+    with tenant_context(administration_a):
+        world.usager.refresh_from_db()
+        assert world.usager.deleted_at is None
+    done = admin.post(url, {"confirm": "on"})
+    assert done.status_code == 302 and done["Location"].endswith("/agents/usagers/")
+    with tenant_context(administration_a):
+        from scheduling.models import Citizen
+        from tenants.accounts.models import User
+
+        erased = Citizen.objects.get(pk=world.usager.pk)
+        assert (erased.first_name, erased.email, erased.phone, erased.account_id) == ("Usager", "", "", None)
+        assert erased.deleted_at is not None
+        assert Citizen.objects.get(pk=world.child.pk).deleted_at is not None
+        assert not User.objects.filter(email="camille.roux@exemple.fr").exists()
+        assert world.appointment.participations.get().status == "excused"
+    assert admin.get(f"/agents/usagers/{world.usager.pk}/").status_code == 404
+
+
+def test_only_an_admin_of_the_usager_erases(world, administration_a):
+    url = f"/agents/usagers/{world.usager.pk}/effacer-rgpd/"
+    basic = login_client(administration_a, world.agent.user)
+    assert "Effacer les données" not in basic.get(f"/agents/usagers/{world.usager.pk}/").content.decode()
+    assert basic.post(url, {"confirm": "on"}).status_code == 403
+    with tenant_context(administration_a):
+        from tests.scheduling.factories import AgentFactory
+
+        elsewhere = AgentFactory(services=[world.service], organisation=world.other_org, organisation__level="admin")
+    assert login_client(administration_a, elsewhere.user).post(url, {"confirm": "on"}).status_code == 404
+    with tenant_context(administration_a):
+        world.usager.refresh_from_db()
+        assert world.usager.deleted_at is None
