@@ -217,3 +217,30 @@ def test_an_overseas_organisation_is_cut_in_its_own_time(reporting_world):
         stats = selectors.statistics(selectors.visible_appointments(scope, [noumea.pk]), start=date(2025, 3, 1),
                                      end=date(2025, 3, 31), tz="Pacific/Noumea", now=NOW)
     assert stats.total == 1 and stats.totals == [1] and stats.buckets[0].label == "mars 2025"
+
+
+def test_every_breakdown_adds_up_to_the_totals(reporting_world):
+    import random
+
+    w = reporting_world
+    chance = random.Random(7)
+    for _ in range(60):
+        starts_at = paris(2025, 1, 1) + timedelta(days=chance.randint(0, 89), hours=chance.randint(0, 23))
+        make_appointment(
+            w, starts_at=starts_at, kind=chance.choice([w.pmi_type, w.phone_type, w.other_type]),
+            agents=("admin_both",), status=chance.choice(["seen", "noshow", "excused", "revoked", "unknown"]),
+            created_by=chance.choice(["agent", "citizen", "prescriber", "api"]),
+            created_at=starts_at - timedelta(hours=chance.randint(-5, 24 * 60)),
+        )
+    for granularity in ("week", "month"):
+        with tenant_context(w.administration):
+            scope = policy.scope_for_agent(w.agents["admin_both"])
+            stats = selectors.statistics(selectors.visible_appointments(scope), start=date(2025, 1, 1),
+                                         end=date(2025, 3, 31), tz="Europe/Paris", granularity=granularity,
+                                         now=paris(2025, 2, 15))
+        assert stats.total == 60
+        for breakdown in (stats.outcomes, stats.by_origin, stats.by_service, stats.by_type, stats.by_mode,
+                          stats.by_location):
+            assert [sum(column) for column in zip(*(s.counts for s in breakdown), strict=True)] == stats.totals
+            assert sum(s.total for s in breakdown) == 60
+        assert sum(s.total for s in stats.delay.buckets) == stats.delay.count == 60
