@@ -9,6 +9,8 @@ names RDV Service Public's receivers know (``Absence``, ``PlageOuverture``, ``Us
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
@@ -18,6 +20,19 @@ from scheduling.models import Absence, AgentRole, Availability, Citizen, Partici
 from .models import Channel, Kind, RecipientKind, WebhookEndpoint
 
 Subscription = WebhookEndpoint.Subscription
+
+# The ``webhook_reason`` of the rows written meanwhile (these changes are heard through model signals, which
+# carry no argument of ours): ``with webhook_reason("rgpd"):`` around a purge.
+_reason: ContextVar[str | None] = ContextVar("webhook_reason", default=None)
+
+
+@contextmanager
+def webhook_reason(reason: str):
+    token = _reason.set(reason)
+    try:
+        yield
+    finally:
+        _reason.reset(token)
 
 
 def _absence(absence: Absence) -> tuple[set[int], dict]:
@@ -87,7 +102,7 @@ def write(instance, event: str, *, organisations: set[int] | None = None) -> int
     now = timezone.now()
     batch = _Batch(event_id=f"{MODEL_NAMES[model]}-{instance.pk}-{event}-{uuid.uuid4().hex}", now=now)
     payload = {"data": data, "model": MODEL_NAMES[model], "event": event, "timestamp": now.isoformat(),
-               "reason": None}
+               "reason": _reason.get()}
     for endpoint in endpoints:
         batch.add(("webhook", endpoint.pk), channel=Channel.WEBHOOK, recipient=endpoint.target_url[:500],
                   recipient_kind=RecipientKind.WEBHOOK, kind=Kind.WEBHOOK, webhook_endpoint=endpoint, context=payload)

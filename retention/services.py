@@ -11,7 +11,8 @@ nothing left to do. Rules (docs/decisions/0018-data-retention.md):
 3. appointments that ended more than 2 years ago are deleted through ``scheduling.services.appointment_delete``
    (history "deleted" entry, webhooks "destroyed" with ``webhook_reason`` "rgpd");
 4. usagers with no appointment starting in the last 2 years (nor to come), no sign-in either, and who are
-   responsible for no relative, are erased through the account deletion of decision 0014 (anonymised in place);
+   responsible for no relative, are erased through the account deletion of decision 0014 (anonymised in place;
+   their webhooks "destroyed" also carry ``webhook_reason`` "rgpd");
 5. agents who have not signed in for 12 months are warned by e-mail; a month after the warning, if still
    inactive, they are removed from their organisations (``agent_role_remove``: never the last admin, never
    with appointments to come) and their profile soft-deleted. The warning is remembered in the change
@@ -38,6 +39,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from messaging.models import FINAL_STATUSES, Message
+from messaging.webhook_events import webhook_reason
 from scheduling import services as scheduling_services
 from scheduling.models import Agent, Appointment, AppointmentChange, Citizen, Participation
 
@@ -149,9 +151,10 @@ def _erase_citizens(ids: list[int], cutoff: datetime) -> int:
     from public_booking.self_service import citizen_account_delete
 
     count = 0
-    for citizen in citizens_due(cutoff).filter(pk__in=ids).select_related("account"):
-        citizen_account_delete(citizen=citizen)
-        count += 1
+    with webhook_reason(REASON):  # the usagers' webhooks "destroyed" say "rgpd" too
+        for citizen in citizens_due(cutoff).filter(pk__in=ids).select_related("account"):
+            citizen_account_delete(citizen=citizen)
+            count += 1
     return count
 
 

@@ -132,6 +132,22 @@ def test_usagers_without_appointment_for_two_years_are_erased_unless_kept_by_a_r
     assert Citizen.objects.get(pk=parent.pk).deleted_at is not None
 
 
+def test_an_erased_usager_is_announced_destroyed_with_the_rgpd_reason(world):
+    WebhookEndpoint.objects.create(organisation=world.org, target_url="https://recepteur.example.fr/usagers",
+                                   secret="x", subscriptions=["citizen"])
+    citizen = world.citizen()
+    created = Message.objects.get(channel=Channel.WEBHOOK, context__model="User", context__data__id=citizen.pk)
+    assert created.context["event"] == "created" and created.context["reason"] is None
+    with travel(citizen.created_at + TWO_YEARS + MINUTE):
+        assert retention_apply().counts["citizens"] >= 1
+    destroyed = Message.objects.get(channel=Channel.WEBHOOK, context__model="User", context__data__id=citizen.pk,
+                                    context__event="destroyed")
+    assert destroyed.context["reason"] == "rgpd"
+    # Outside the purge, an ordinary change still has no reason.
+    other = world.citizen()
+    assert Message.objects.get(context__model="User", context__data__id=other.pk).context["reason"] is None
+
+
 def test_inactive_agents_are_warned_then_removed_a_month_later(world):
     idle, back = world.agent, world.admin
     busy = AgentFactory(services=[world.service], organisation=world.org)
