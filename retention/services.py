@@ -26,7 +26,7 @@ Logs carry counts only, never a name, an address or a number.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -79,21 +79,20 @@ class Report:
         return [f"{dry if self.dry_run else done} : {self.counts[key]}" for key, dry, done in RULES]
 
 
-def _batches(ids: list[int], size: int) -> Iterable[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
-
-
 def _in_batches(queryset, size: int, apply: Callable[[list[int]], int], *, dry_run: bool) -> int:
-    """Ids of the queryset, then ``apply`` to each batch in its own transaction. Returns rows acted on."""
-    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    """``apply`` to the queryset's rows by batches of ``size`` ids (in pk order, each batch read after the
+    previous one: memory and locks stay bounded), each batch in its own transaction. Returns the rows acted
+    on; in a dry run, the rows that would be."""
     if dry_run:
-        return len(ids)
-    done = 0
-    for batch in _batches(ids, size):
+        return queryset.count()
+    done, last = 0, 0
+    while True:
+        ids = list(queryset.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            return done
         with transaction.atomic():
-            done += apply(batch)
-    return done
+            done += apply(ids)
+        last = ids[-1]
 
 
 # --- 3. Appointments ------------------------------------------------------------------------------
@@ -105,7 +104,10 @@ def appointments_due(cutoff: datetime):
 def _delete_appointments(ids: list[int], cutoff: datetime) -> int:
     count = 0
     for appointment in appointments_due(cutoff).filter(pk__in=ids):
-        scheduling_services.appointment_delete(appointment=appointment, actor=SYSTEM_ACTOR, reason=REASON)
+        try:
+            scheduling_services.appointment_delete(appointment=appointment, actor=SYSTEM_ACTOR, reason=REASON)
+        except Appointment.DoesNotExist:  # deleted meanwhile (an admin, another run): nothing left to do
+            continue
         count += 1
     return count
 

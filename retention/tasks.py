@@ -9,12 +9,24 @@ from django_tenants.utils import tenant_context
 from config.celery import app
 from tenants.tasks import AdministrationTask, PlatformTask
 
+LOCK_KEY = "retention-running"  # per schema: Django's cache keys carry it
+LOCK_SECONDS = 6 * 3600
+
 
 @app.task(base=AdministrationTask, name="retention.apply", ignore_result=True)
 def apply() -> dict[str, int]:
+    """One run at a time per administration (a long first run redelivered by the broker, or a manual run
+    meanwhile, finds the lock and stops); the rules are idempotent anyway."""
+    from django.core.cache import cache
+
     from .services import retention_apply
 
-    return retention_apply().counts
+    if not cache.add(LOCK_KEY, 1, LOCK_SECONDS):
+        return {}
+    try:
+        return retention_apply().counts
+    finally:
+        cache.delete(LOCK_KEY)
 
 
 @app.task(base=PlatformTask, name="retention.apply_all", ignore_result=True)

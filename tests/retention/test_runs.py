@@ -114,3 +114,26 @@ def test_the_nightly_task_fans_out_and_each_run_needs_an_administration(administ
     with tenant_context(administration_a):
         counts = tasks.apply.apply().get()
     assert set(counts) >= {"appointments", "messages", "citizens", "history"}
+
+
+def test_small_batches_reach_every_row(administration_a, settings):
+    settings.RGPD_BATCH_SIZE = 2
+    with tenant_context(administration_a):
+        written = timezone.now()
+        rows = [_old_message(written) for _ in range(5)]
+        with travel(written + timedelta(days=200)):
+            assert retention_apply(dry_run=True).counts["message_contents"] == 5
+            assert retention_apply().counts["message_contents"] == 5
+        assert {row.recipient for row in Message.objects.filter(pk__in=[r.pk for r in rows])} == {"[anonymisé]"}
+
+
+def test_a_run_already_going_in_the_administration_is_not_doubled(administration_a):
+    from django.core.cache import cache
+
+    with tenant_context(administration_a):
+        assert cache.add(tasks.LOCK_KEY, 1, 60)
+        try:
+            assert tasks.apply.apply().get() == {}
+        finally:
+            cache.delete(tasks.LOCK_KEY)
+        assert tasks.apply.apply().get() != {}
