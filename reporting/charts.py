@@ -88,7 +88,10 @@ class Chart:
         """A ``<figure>`` with the chart and, in a ``<details>``, its data table."""
         return format_html(
             '<figure class="stats-chart" aria-labelledby="{0}-caption"><figcaption id="{0}-caption" '
-            'class="stats-chart__caption">{1}</figcaption>{2}<details class="stats-chart__data"{3}>'
+            'class="stats-chart__caption">{1}</figcaption>'
+            # on a phone the chart keeps a readable size and scrolls sideways (a focusable, named region)
+            '<div class="stats-chart__scroll" tabindex="0" role="region" aria-label="Graphique : {1}">{2}</div>'
+            '<details class="stats-chart__data"{3}>'
             "<summary>Données du graphique : {1}</summary>{4}</details></figure>",
             self.chart_id, self.title, self.svg, mark_safe(" open" if open_table else ""), self.table_html(),
         )
