@@ -13,6 +13,7 @@ from django import forms
 from .selectors import GRANULARITIES, MONTH, default_period
 
 MAX_YEARS = 3
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 DATE_MESSAGE = "Saisissez une date valide, par exemple 31/01/2025."
 
@@ -67,6 +68,9 @@ class StatisticsFilterForm(forms.Form):
                 start, _ = default_period(cleaned["tz"], end)
             except ValueError:  # the first days of year 1
                 start = date.min
+        if not (EARLIEST <= start <= LATEST and EARLIEST <= end <= LATEST):
+            raise forms.ValidationError(
+                f"Choisissez des dates entre le {EARLIEST:%d/%m/%Y} et le {LATEST:%d/%m/%Y}.", code="out_of_range")
         cleaned["start"], cleaned["end"] = start, end
         cleaned["granularity"] = cleaned.get("granularity") or MONTH
         if start > end:
