@@ -244,3 +244,33 @@ def test_every_breakdown_adds_up_to_the_totals(reporting_world):
             assert [sum(column) for column in zip(*(s.counts for s in breakdown), strict=True)] == stats.totals
             assert sum(s.total for s in breakdown) == 60
         assert sum(s.total for s in stats.delay.buckets) == stats.delay.count == 60
+
+
+def test_a_move_accepted_from_the_waiting_list_is_counted_through_the_real_services(administration_a):
+    """The usager joins the waiting list, gets the earlier-slot message, takes the slot: one move counted."""
+    from django.utils import timezone
+
+    from messaging.services import waiting_list_slot_notify
+    from public_booking.self_service import appointment_move_by_citizen, waiting_list_join
+    from scheduling.services import Actor, appointment_create
+    from tests.scheduling.api_world import MONDAY, at, build_world
+
+    world = build_world(administration_a)
+    with tenant_context(administration_a):
+        later = MONDAY + timedelta(days=14)
+        appointment = appointment_create(
+            appointment_type=world.pmi_type, starts_at=at(9, day=later), agents=[world.agents["basic"]],
+            citizens=[world.citizen], actor=Actor(kind="citizen", label="Usager"), location=world.location,
+            created_by="citizen", accept_warnings=True,
+        )
+        waiting_list_join(appointment=appointment)
+        offers = waiting_list_slot_notify(appointment=appointment)
+        assert offers
+        appointment_move_by_citizen(appointment=appointment, starts_at=at(10, day=MONDAY),
+                                    now=timezone.now() + timedelta(minutes=1))
+        scope = policy.scope_for_agent(world.agents["admin"])
+        stats = selectors.statistics(selectors.visible_appointments(scope), start=MONDAY - timedelta(days=1),
+                                     end=later + timedelta(days=1), tz="Europe/Paris")
+    assert stats.waiting_list.offers == len(offers) and stats.waiting_list.offered_appointments == 1
+    assert stats.waiting_list.moved == 1
+    assert {series.key: series.total for series in stats.by_origin}["citizen"] == 1
