@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 DATABASE_NAME ?= rdv
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(DATABASE_NAME)
 
-.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding bench-slots bench-messaging bench-public-booking clean-test-db
+.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding bench-slots bench-messaging bench-public-booking clean-test-db run-prod-local
 
 $(STAMP): requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "ERREUR : $(PYTHON) est introuvable. Installez Python 3.11 (python3.11 et python3.11-venv)."; exit 1; }
@@ -35,6 +35,11 @@ demo: db
 ## make run: the whole product on http://localhost:8000 with two demo administrations.
 run: demo
 	@DJANGO_SETTINGS_MODULE=config.settings.dev bash deploy/local/run.sh
+
+## make run-prod-local [PORT=8000]: production settings and processes (Procfile: gunicorn, worker, beat) on
+## this machine, own database rdv_prod_local and Redis database 10; Ctrl-C stops all (deploy/local/run-prod.sh).
+run-prod-local: venv services
+	@PORT=$(or $(PORT),8000) bash deploy/local/run-prod.sh
 
 ## make test: the whole suite (reuses the test database locally, fresh in CI).
 test: venv test-services

@@ -51,6 +51,12 @@ if [ -z "${PROD_LOCAL_DATABASE_URL:-}" ]; then
     createdb -h 127.0.0.1 -U postgres "$database" || die "impossible de créer la base $database"
   }
 fi
+# `run-prod.sh manage <command> ...`: a management command with this environment (e.g. create_administration).
+if [ "${1:-}" = manage ]; then
+  shift
+  exec python manage.py "$@"
+fi
+
 echo "==> Migrations (Procfile: release)"
 bash -c "$(procfile_command release) -v 0" || die "les migrations ont échoué"
 # collectstatic compresses every file (a minute on a busy machine): skipped when the manifest is newer than
