@@ -504,3 +504,51 @@ def test_migrate_role_checks_the_deployment_then_migrates_every_schema(django_db
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "System check identified no issues" in result.stdout + result.stderr
     assert "[standard:public]" in result.stdout and "up to date" in result.stdout
+
+
+def start_role(role: str, environment: dict, log_path: Path) -> subprocess.Popen:
+    with open(log_path, "w") as log:
+        return subprocess.Popen(
+            [str(ENTRYPOINT), role], cwd=log_path.parent, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_role(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_worker_and_beat_roles_run_tasks_in_the_administration_schema(administration_a, tmp_path):
+    """The image's worker answers a task sent from an administration (ping_worker, production settings);
+    beat starts with the production schedule. Own queue: nothing else consumes it."""
+    import redis
+    from django.conf import settings
+
+    queue = f"rdv-deploy-test-{os.getpid()}"
+    environment = production_environment(
+        CELERY_QUEUE=queue, CELERY_WORKER_CONCURRENCY="1", TMPDIR=str(tmp_path), LOG_LEVEL="INFO"
+    )
+    worker = start_role("worker", environment, tmp_path / "worker.log")
+    beat = start_role("beat", environment, tmp_path / "beat.log")
+    try:
+        ping = subprocess.run(
+            [sys.executable, "manage.py", "ping_worker", "--administration", administration_a.slug, "--timeout", "60"],
+            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=90,
+        )
+        assert ping.returncode == 0, ping.stderr + (tmp_path / "worker.log").read_text()[-3000:]
+        assert f"schéma {administration_a.schema_name}" in ping.stdout
+        deadline = time.monotonic() + 20
+        while "beat: Starting" not in (tmp_path / "beat.log").read_text():
+            assert beat.poll() is None and time.monotonic() < deadline, (tmp_path / "beat.log").read_text()[-3000:]
+            time.sleep(0.2)
+    finally:
+        stop_role(worker)
+        stop_role(beat)
+        redis.Redis.from_url(settings.REDIS_URL).delete(queue, f"_kombu.binding.{queue}")
+    assert worker.returncode == 0 and beat.returncode == 0
