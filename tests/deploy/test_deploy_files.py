@@ -550,5 +550,7 @@ def test_worker_and_beat_roles_run_tasks_in_the_administration_schema(administra
     finally:
         stop_role(worker)
         stop_role(beat)
-        redis.Redis.from_url(settings.REDIS_URL).delete(queue, f"_kombu.binding.{queue}")
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter(match=f"*{queue}*"):  # the queue and kombu's bindings of it
+            client.delete(key)
     assert worker.returncode == 0 and beat.returncode == 0
