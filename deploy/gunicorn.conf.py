@@ -2,7 +2,8 @@
 
     gunicorn -c deploy/gunicorn.conf.py config.wsgi
 
-WEB_CONCURRENCY      worker processes (default: 2 per core, at least 2)
+WEB_CONCURRENCY      worker processes (default 2; set 2 per core allotted: in a container the CPU count
+                     Python sees is the host's, not the container's quota)
 GUNICORN_THREADS     threads per worker (default 1: sync workers; >1 switches to gthread)
 GUNICORN_TIMEOUT     seconds before a silent worker is killed and replaced (default 30)
 GUNICORN_BIND        address to listen on (default 0.0.0.0:$PORT, PORT defaulting to 8000)
@@ -20,7 +21,6 @@ an appointment link, signed invitation tokens) are masked.
 """
 
 import ipaddress
-import multiprocessing
 import os
 import re
 
@@ -34,7 +34,7 @@ def _int(name: str, default: int) -> int:
 
 port = _int("PORT", 8000)
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{port}"
-workers = _int("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count() * 2))
+workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 1)
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = _int("GUNICORN_TIMEOUT", 30)

@@ -16,10 +16,11 @@ if ! kubectl -n "$namespace" wait --for=condition=complete --timeout=60m "job/rd
 fi
 
 echo "==> Deployments of $release"
-tmp=$(mktemp -d)
+# A throw-away overlay next to the manifests (kustomize takes bases by relative path) with the release's tag.
+tmp=$(mktemp -d "$here/.rollout-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/kustomization.yaml" <<YAML
-resources: ["$here"]
+resources: [".."]
 images:
   - {name: registry.example.gouv.fr/rdv-service-public, newTag: "$release"}
 YAML
