@@ -153,6 +153,12 @@ def test_dockerignore_keeps_what_the_image_needs():
             )
 
 
+def test_dockerignore_keeps_secrets_out_of_the_image():
+    patterns = (ROOT / ".dockerignore").read_text().splitlines()
+    for secret in ("**/.env", "/deploy/certs", ".git", ".venv"):
+        assert secret in patterns, secret
+
+
 def test_every_runtime_dependency_is_pinned_in_the_lock_file():
     """The image installs pyproject's dependencies with requirements.lock as constraints: each of them and
     everything they pull in (as installed here, extras included) must be pinned, or the image would resolve
