@@ -483,3 +483,23 @@ def test_times_are_those_of_each_organisations_time_zone(world):
     cells = dict(zip(rows[0], rows[1], strict=True))
     assert int(cells["N° RDV"]) == appointment.pk
     assert cells["Date"] == TUESDAY.strftime("%d/%m/%Y") and cells["Heure"] == "08:30"
+
+
+def test_an_appointment_with_several_usagers_lists_each_one(world):
+    with tenant_context(world.administration):
+        first = CitizenFactory(first_name="Anne", last_name="Martin", email="anne@exemple.fr", phone="")
+        second = CitizenFactory(first_name="Paul", last_name="Martin", email="", phone="+262692123456")
+        appointment = appointment_create(
+            appointment_type=world.pmi_type, starts_at=at(15, day=TUESDAY), agents=[world.agents["basic"]],
+            citizens=[first, second], actor=Actor.for_agent(world.agents["basic"]), location=world.location,
+            accept_warnings=True,
+        )
+    rows = csv_rows(post_export(client_for(world, "basic")))
+    cells = dict(zip(rows[0], next(row for row in rows[1:] if int(row[0]) == appointment.pk), strict=True))
+    assert cells["Usagers"] == "Anne Martin, Paul Martin"
+    assert cells["E-mail des usagers"] == "anne@exemple.fr"
+    assert cells["Téléphone des usagers"] == "'+262692123456"  # E.164 outside metropolitan France, guarded
+    participations = csv_rows(post_export(client_for(world, "basic"), kind="participations"))
+    mine = [dict(zip(participations[0], row, strict=True))
+            for row in participations[1:] if int(row[0]) == appointment.pk]
+    assert [(row["Usager"], row["E-mail"]) for row in mine] == [("Anne Martin", "anne@exemple.fr"), ("Paul Martin", "")]
