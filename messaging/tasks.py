@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-from django_tenants.utils import tenant_context
-
 from config.celery import app
-from tenants.tasks import AdministrationTask, PlatformTask
+from tenants.tasks import AdministrationTask, PlatformTask, send_to_active_administrations
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +87,4 @@ def sweep() -> int:
 @app.task(base=PlatformTask, name="messaging.sweep_all", ignore_result=True)
 def sweep_all() -> int:
     """Every minute (beat): one sweep per active administration, in its schema."""
-    from tenants.models import Administration
-
-    count = 0
-    for administration in Administration.objects.filter(status=Administration.Status.ACTIVE).exclude(
-        schema_name=settings.PUBLIC_SCHEMA_NAME
-    ):
-        with tenant_context(administration):
-            sweep.delay()
-        count += 1
-    return count
+    return send_to_active_administrations(sweep)

@@ -3,11 +3,8 @@ administration, which runs in that administration's schema."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django_tenants.utils import tenant_context
-
 from config.celery import app
-from tenants.tasks import AdministrationTask, PlatformTask
+from tenants.tasks import AdministrationTask, PlatformTask, send_to_active_administrations
 
 LOCK_KEY = "retention-running"  # per schema: Django's cache keys carry it
 LOCK_SECONDS = 6 * 3600
@@ -31,13 +28,5 @@ def apply() -> dict[str, int]:
 
 @app.task(base=PlatformTask, name="retention.apply_all", ignore_result=True)
 def apply_all() -> int:
-    from tenants.models import Administration
-
-    count = 0
-    for administration in Administration.objects.filter(status=Administration.Status.ACTIVE).exclude(
-        schema_name=settings.PUBLIC_SCHEMA_NAME
-    ):
-        with tenant_context(administration):
-            apply.delay()
-        count += 1
-    return count
+    """Every night (beat): one retention run per active administration, in its schema."""
+    return send_to_active_administrations(apply)

@@ -56,9 +56,10 @@ def administration_ping() -> dict:
     return {"schema": connection.schema_name, "administration": connection.tenant.name}
 
 
-def send_to_active_administrations(task) -> int:
+def send_to_active_administrations(task, *, only=None) -> int:
     """From the platform (a beat task): send ``task`` once per active administration, in its schema (the
-    fan-out of the periodic sweeps and purges). Returns how many were sent."""
+    fan-out of the periodic sweeps and purges), or only to those for which ``only(administration)`` is
+    true. Returns how many were sent."""
     from django_tenants.utils import tenant_context
 
     from .models import Administration
@@ -67,6 +68,8 @@ def send_to_active_administrations(task) -> int:
     for administration in Administration.objects.filter(status=Administration.Status.ACTIVE).exclude(
         schema_name=settings.PUBLIC_SCHEMA_NAME
     ):
+        if only is not None and not only(administration):
+            continue
         with tenant_context(administration):
             task.delay()
         count += 1
