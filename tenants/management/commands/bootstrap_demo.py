@@ -80,6 +80,11 @@ class Command(BaseCommand):
 
                     if demo_populate(kind=kind, timezone_name=tz, users={"admin": admin, "agent": agent}):
                         self.stdout.write(f"==> Contenu de démonstration ajouté à {name}")
+        # The national public statistics show the demo's figures at once instead of after the nightly job.
+        from reporting.national import compute_national_figures
+
+        with schema_context(settings.PUBLIC_SCHEMA_NAME):
+            compute_national_figures()
 
     def _summary(self):
         lines = [
