@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 DATABASE_NAME ?= rdv
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(DATABASE_NAME)
 
-.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding bench-slots bench-messaging bench-public-booking clean-test-db run-prod-local
+.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding bench-slots bench-messaging bench-public-booking bench-reporting clean-test-db run-prod-local
 
 $(STAMP): requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "ERREUR : $(PYTHON) est introuvable. Installez Python 3.11 (python3.11 et python3.11-venv)."; exit 1; }
@@ -62,6 +62,10 @@ bench-slots: venv services
 bench-public-booking: venv services
 	@command -v wrk >/dev/null || sudo -n apt-get install -y wrk || apt-get install -y wrk
 	@$(PY) bench/public_booking.py $(ARGS)
+
+## make bench-reporting [ARGS="--reuse"]: statistics page, CSV/XLSX exports and monthly PDF on 1,000,000 appointments (own database).
+bench-reporting: venv services
+	@$(PY) bench/reporting.py $(ARGS)
 
 ## make bench-messaging [ARGS="--count 5000"]: 100,000 SMS reminders through the outbox, a Celery worker and a fake Brevo (own database).
 bench-messaging: venv services
