@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 DATABASE_NAME ?= rdv
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(DATABASE_NAME)
 
-.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding bench-slots bench-messaging bench-public-booking bench-reporting clean-test-db run-prod-local
+.PHONY: totp run test venv services test-services db demo lint bench-tenancy bench-onboarding bench-slots bench-messaging bench-public-booking bench-reporting bench-load clean-test-db run-prod-local
 
 $(STAMP): requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "ERREUR : $(PYTHON) est introuvable. Installez Python 3.11 (python3.11 et python3.11-venv)."; exit 1; }
@@ -70,6 +70,10 @@ bench-reporting: venv services
 ## make bench-messaging [ARGS="--count 5000"]: 100,000 SMS reminders through the outbox, a Celery worker and a fake Brevo (own database).
 bench-messaging: venv services
 	@$(PY) bench/messaging.py $(ARGS)
+
+## make bench-load [ARGS="--duration 60 --faults"]: production processes under load, with faults, then checks (own database and Redis).
+bench-load: venv services
+	@$(PY) bench/load.py $(ARGS)
 
 totp: venv
 	@DJANGO_SETTINGS_MODULE=config.settings.dev $(PY) manage.py totp

@@ -18,8 +18,9 @@ written to var/bench-load/bookings.jsonl.
 
 Faults (``--faults``, during the load): SIGKILL of one gunicorn worker; SIGKILL of the Celery worker (then
 started again); the bench's Redis stopped for 30 s (BENCH_REDIS_OUTAGE) then started again; with
-``--restart-postgres`` only, ``systemctl restart postgresql`` — the SHARED cluster of the machine: never while
-other people run tests. After each fault: seconds to the first 200 of /healthz and of the slot page.
+``--restart-postgres`` only, ``pg_ctlcluster 15 main restart`` (BENCH_PG_RESTART) — the SHARED cluster of
+the machine: never while other people run tests. After each fault: seconds to the first 200 of /healthz and
+of the slot page, and the errors the load saw in that window.
 
 Checks afterwards: every logged booking is in the database, no two blocking agent links overlap, every message
 of the administration is final (sent/delivered/failed/skipped, the latter two with a reason) after a grace
@@ -58,6 +59,8 @@ DATABASE = os.environ.get("BENCH_DATABASE", "rdv_bench_load")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS_PORT = int(os.environ.get("BENCH_REDIS_PORT", "6390"))
 REDIS_OUTAGE = float(os.environ.get("BENCH_REDIS_OUTAGE", "30"))
+# --restart-postgres only: the machine's cluster (shared with everything else on it).
+PG_RESTART = os.environ.get("BENCH_PG_RESTART", "pg_ctlcluster 15 main restart")
 PASSWORD = "Banc-de-charge-2026!"
 VAR = ROOT / "var" / "bench-load"
 FIRST_WEEK = date(2027, 1, 4)  # inside bench/slots_data.py's data (DATA_START 2026-12-07, six months)
@@ -88,6 +91,12 @@ class Texts:
                 if found:
                     return found.group(1)
         return None
+
+
+    def notifications(self) -> int:
+        """Texts that are not one-time codes (confirmations, sent through the outbox)."""
+        with self.lock:
+            return sum(1 for texts in self.by_number.values() for text in texts if not CODE_RE.search(text))
 
 
 TEXTS = Texts()
@@ -235,7 +244,10 @@ class Journey:
         while not self.stop.is_set():
             n += 1
             ident = number * 100_000 + n
+            errors = sum(len(v) for v in self.stats.errors.values())
             self.one_booking(rnd, ident)
+            if sum(len(v) for v in self.stats.errors.values()) > errors:
+                self.stop.wait(0.25)  # an usager facing an error page waits a little before trying again
 
     def one_booking(self, rnd: random.Random, ident: int) -> None:
         session = self.session(f"10.{ident >> 16 & 255}.{ident >> 8 & 255}.{ident & 255}")
@@ -337,9 +349,15 @@ def run_faults(processes: Processes, redis_holder: dict, base: str, host: str, s
                stop: threading.Event, restart_postgres: bool) -> list[dict]:
     results = []
 
-    def note(name: str, started: float, **extra):
+    def note(name: str, started: float, *, window_start: float | None = None, **extra):
         health = wait_ok(base, host, "/healthz")
         page = wait_ok(base, host, slot_path)
+        clock.sleep(1)
+        window = (window_start or started, clock.monotonic())
+        with stats.lock:
+            errors = [f"{kind} {what}" for kind, items in stats.errors.items() for at, what in items
+                      if window[0] <= at <= window[1]]
+        extra["errors in the window"] = ", ".join(f"{e} × {errors.count(e)}" for e in sorted(set(errors))) or "none"
         results.append({"fault": name, "at": started, "healthz": health, "slots": page, **extra})
         stats.events.append((started, name))
         print(f"  fault {name}: first 200 of /healthz after {fmt(health)}, of the slot page after {fmt(page)}",
@@ -354,7 +372,7 @@ def run_faults(processes: Processes, redis_holder: dict, base: str, host: str, s
     started = clock.monotonic()
     if workers:
         os.kill(workers[0], signal.SIGKILL)
-    note("gunicorn worker SIGKILL", started, pid=workers[0] if workers else None)
+    note("gunicorn worker SIGKILL", started)
 
     if not pause(6):
         return results
@@ -372,14 +390,13 @@ def run_faults(processes: Processes, redis_holder: dict, base: str, host: str, s
     stop.wait(REDIS_OUTAGE)
     restarted = clock.monotonic()
     redis_holder["process"] = start_redis()
-    errors_during = sum(1 for kind in stats.errors.values() for at, _ in kind if started <= at <= restarted)
-    note(f"Redis stopped {REDIS_OUTAGE:.0f} s", restarted, errors_during_outage=errors_during)
+    note(f"Redis stopped {REDIS_OUTAGE:.0f} s (times from its restart)", restarted, window_start=started)
 
     if restart_postgres:
         if not pause(6):
             return results
         started = clock.monotonic()
-        subprocess.run(["systemctl", "restart", "postgresql"], check=False)
+        subprocess.run(["bash", "-c", PG_RESTART], check=False)
         note("PostgreSQL restart (shared cluster)", started)
     return results
 
@@ -416,13 +433,15 @@ def checks(schema: str, booking_log: Path, grace: float) -> dict:
         statuses = [line.split("|") for line in rows.splitlines() if line]
         pending = sum(int(n) for status, _r, n in statuses if status in ("pending", "sending"))
         if pending == 0 or clock.monotonic() > deadline:
+            drained = clock.monotonic() - (deadline - grace)
             break
         clock.sleep(2)
     unexplained = sum(int(n) for status, reason, n in statuses if status in ("failed", "skipped") and reason == "0")
     return {"logged": len(uuids), "found": found, "distinct": len(set(uuids)), "overlaps": overlaps,
             "messages": {f"{s}{' (with reason)' if r == '1' and s in ('failed', 'skipped') else ''}": int(n)
                          for s, r, n in statuses},
-            "pending": pending, "unexplained": unexplained, "sms": fake_sms.LEDGER.stats()}
+            "pending": pending, "drained": drained, "unexplained": unexplained, "sms": fake_sms.LEDGER.stats(),
+            "notifications": TEXTS.notifications()}
 
 
 # --- Main ----------------------------------------------------------------------------------------
@@ -435,9 +454,13 @@ def main() -> int:
     parser.add_argument("--faults", action="store_true", help="kill a gunicorn worker, the Celery worker, stop Redis")
     parser.add_argument("--restart-postgres", action="store_true",
                         help="also restart PostgreSQL: the machine's SHARED cluster (never while others run tests)")
-    parser.add_argument("--grace", type=float, default=60, help="seconds left to the outbox after the load")
+    parser.add_argument("--grace", type=float, default=None,
+                        help="seconds left to the outbox after the load (default 60; 420 with --faults: what the "
+                             "lost broker held is put back by the sweeper after REQUEUE_AFTER, 5 min)")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     args = parser.parse_args()
+    if args.grace is None:
+        args.grace = 420 if args.faults else 60
     VAR.mkdir(parents=True, exist_ok=True)
     for old in VAR.glob("*.log"):
         old.unlink()
@@ -559,9 +582,11 @@ def render(args, info, stats: Stats, elapsed: float, faults: list[dict], result:
         f"- bookings of the tool's log found in the database: {result['found']} / {result['logged']} "
         f"(distinct uuids {result['distinct']});",
         f"- overlapping blocking agent links (whole administration, 100,000 appointments): {result['overlaps']};",
-        f"- messages of the administration by status: {result['messages']}; still pending after "
-        f"{args.grace:.0f} s grace: {result['pending']}; failed/skipped without a reason: {result['unexplained']};",
-        f"- fake SMS provider: {result['sms']['received']} received, {result['sms']['duplicates']} duplicates "
+        f"- messages of the administration by status: {result['messages']}; still pending: "
+        f"{result['pending']} (waited {result['drained']:.0f} s after the load, at most {args.grace:.0f} s); "
+        f"failed/skipped without a reason: {result['unexplained']};",
+        f"- fake SMS provider: {result['sms']['received']} received ({result['notifications']} notifications "
+        f"through the outbox, the rest one-time codes sent directly), {result['sms']['duplicates']} duplicates "
         "(same number and text twice).",
         "",
     ]
