@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("public_booking.urls")),
 ]
 
+handler400 = "tenants.views.bad_request"
 handler403 = "tenants.views.forbidden"
 handler404 = "tenants.views.not_found"
 handler500 = "tenants.views.server_error"

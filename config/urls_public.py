@@ -13,6 +13,7 @@ urlpatterns = [
     path("statistiques/", include("reporting.urls_national")),
 ]
 
+handler400 = "tenants.views.bad_request"
 handler403 = "tenants.views.forbidden"
 handler404 = "tenants.views.not_found"
 handler500 = "tenants.views.server_error"

@@ -37,6 +37,10 @@ def csrf_failure(request, reason=""):
     return render(request, "errors/csrf.html", status=403)
 
 
+def bad_request(request, exception=None):
+    return render(request, "errors/400.html", status=400)
+
+
 def forbidden(request, exception=None):
     message = str(exception) if exception and str(exception) else ""
     return render(request, "errors/403.html", {"message": message}, status=403)

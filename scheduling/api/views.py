@@ -54,8 +54,9 @@ WARNINGS_DETAIL = (
 )
 
 ErrorSerializer = inline_serializer("Error", {"detail": serializers.CharField()})
+# One key per field in error (``champ`` stands for any of them, so it is not required).
 FieldErrorsSerializer = inline_serializer(
-    "FieldErrors", {"champ": serializers.ListField(child=serializers.CharField())}
+    "FieldErrors", {"champ": serializers.ListField(child=serializers.CharField(), required=False)}
 )
 
 
