@@ -5,6 +5,7 @@ cleanly (a 4xx, in French where it is a page) and changes nothing."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from django_tenants.utils import tenant_context
 
 from public_booking import self_service as rules
 from scheduling.models import Appointment, AppointmentType, Citizen, Status
+from tenants.accounts.services import agent_invite
 from tests.conftest import login_client
 from tests.public_booking.selfservice_world import book
 from tests.public_booking.selfservice_world import build_world as build_public_world
@@ -227,3 +229,34 @@ def test_invitation_link_with_any_character_changed_is_refused(public, administr
         html = french_page(response)
         assert "pas valide" in html or "Page introuvable" in html
         assert rules.INVITATION_SESSION_KEY not in client.session
+
+
+def test_agent_invitation_link_with_any_character_changed_is_refused(
+        administration_a, mailoutbox, django_capture_on_commit_callbacks):
+    with tenant_context(administration_a), django_capture_on_commit_callbacks(execute=True):
+        user = agent_invite(administration=administration_a, email="nouvelle.agente@exemple.fr", first_name="Ana")
+    link = re.search(r"http://test-a\.localhost(/invitation/\S+/)", mailoutbox[-1].body).group(1)
+    uidb64, token = link.strip("/").split("/")[1:]
+    password = {"new_password1": "Rendez-vous-2026!", "new_password2": "Rendez-vous-2026!"}
+    for bad_uid in one_character_changed(uidb64):
+        assert Client(HTTP_HOST=administration_a.primary_domain).get(f"/invitation/{bad_uid}/{token}/").status_code \
+            == 404
+    for bad in one_character_changed(token):
+        client = Client(HTTP_HOST=administration_a.primary_domain)
+        page = client.get(f"/invitation/{uidb64}/{bad}/")
+        assert page.status_code == 404, bad
+        assert "n&#x27;est pas valide" in french_page(page) or "n'est pas valide" in page.content.decode()
+        assert client.post(f"/invitation/{uidb64}/{bad}/", password).status_code == 404
+    with tenant_context(administration_a):
+        user.refresh_from_db()
+        assert not user.has_usable_password() or not user.check_password(password["new_password1"])
+
+
+def test_calendar_feed_address_with_any_character_changed_is_404(api, administration_a):
+    token = api.agents["basic"].calendar_token
+    client = Client(HTTP_HOST=administration_a.primary_domain)
+    assert client.get(f"/agenda/{token}.ics").status_code == 200
+    for bad in one_character_changed(token):
+        response = client.get(f"/agenda/{bad}.ics")
+        assert response.status_code == 404, bad
+        assert "BEGIN:VCALENDAR" not in response.content.decode()
