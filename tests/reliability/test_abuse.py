@@ -260,3 +260,21 @@ def test_calendar_feed_address_with_any_character_changed_is_404(api, administra
         response = client.get(f"/agenda/{bad}.ics")
         assert response.status_code == 404, bad
         assert "BEGIN:VCALENDAR" not in response.content.decode()
+
+
+def test_administration_pages_of_an_organisation_out_of_sight(api, administration_a):
+    """The admin of one organisation, on the pages of another one of the same administration (or on a
+    type of that other organisation slipped under his own organisation's address)."""
+    client = login_client(administration_a, api.agents["admin"].user)
+    other, own = api.other_org, api.org
+    for path in (f"/agents/administration/{other.pk}/informations/",
+                 f"/agents/administration/{own.pk}/motifs/{api.other_type.pk}/",
+                 f"/agents/administration/{own.pk}/lieux/{api.other_location.pk}/"):
+        page = client.get(path)
+        assert page.status_code in (403, 404), path
+        french_page(page)
+    response = client.post(f"/agents/administration/{other.pk}/informations/", {"name": "Détournée"})
+    assert response.status_code in (403, 404)
+    with tenant_context(administration_a):
+        other.refresh_from_db()
+        assert other.name == "MDS Nord"
