@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -141,9 +142,8 @@ def test_usager_cancel_without_csrf_token(public, administration_a):
 
 
 def test_public_booking_confirmation_without_csrf_token(public, administration_a):
-    before = Appointment.objects.count
     with tenant_context(administration_a):
-        count = before()
+        count = Appointment.objects.count()
     response = strict_client(administration_a, public.user).post("/prendre-rdv/coordonnees/", {"confirm": "1"})
     assert_csrf_refusal(response)
     with tenant_context(administration_a):
@@ -278,3 +278,20 @@ def test_administration_pages_of_an_organisation_out_of_sight(api, administratio
     with tenant_context(administration_a):
         other.refresh_from_db()
         assert other.name == "MDS Nord"
+
+
+def test_support_sign_in_link_with_any_character_changed_is_refused(support, administration_a, agent_a):
+    from tenants.impersonation import impersonation_start
+    from tenants.models import ImpersonationLog
+
+    url = impersonation_start(support_user=support, administration=administration_a, agent_email=agent_a.email,
+                              reason="Ticket 4242 : vérification d'un lien altéré")
+    path = urlsplit(url).path
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    for bad in one_character_changed(token):
+        client = Client(HTTP_HOST=administration_a.primary_domain)
+        response = client.get(f"/connexion-support/{bad}/")
+        assert response.status_code in (400, 403, 404), bad
+        french_page(response)
+        assert "_auth_user_id" not in client.session
+    assert ImpersonationLog.objects.get().consumed_at is None
