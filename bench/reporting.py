@@ -256,7 +256,7 @@ def measure_export(administration, fmt: str, sizes: list[int], total: int) -> li
     flat = last["rss_peak_kib"] <= first["rss_peak_kib"] * MEMORY_GROWTH_LIMIT
     lines.append(f"    peak memory {first['rss_peak_kib'] / 1024:.0f} MiB at {first['rows']:,} rows, "
                  f"{last['rss_peak_kib'] / 1024:.0f} MiB at {last['rows']:,} rows "
-                 f"(growth above start-up × {growth:.2f}); "
+                 f"(growth above the memory before the export × {growth:.2f}); "
                  f"target: does not grow with the rows (≤ +{MEMORY_GROWTH_LIMIT - 1:.0%}): {verdict(flat)}")
     if last["rows"] < total:
         rate = last["rows"] / last["seconds"]
