@@ -157,11 +157,14 @@ def measure_statistics(administration, repeat: int) -> list[str]:
 
 def export_child(fmt: str, date_to: str, path: str) -> None:
     """In a fresh process: export the appointments up to ``date_to`` ("" for all), every organisation, as the
-    administration admin, into ``path``, the way the export job does (autocommit, export_rows + write_csv or
-    write_xlsx); print one JSON line: rows, seconds, seconds to the first row, peak memory before and after."""
+    administration admin, into ``path``, the way the export job does (inside a transaction, so the cursor is not
+    WITH HOLD; export_rows + write_csv or write_xlsx); print one JSON line: rows, seconds, seconds to the first
+    row, peak memory before and after."""
     import django
 
     django.setup()
+    from django.db import transaction
+
     from bench import reporting_data
     from reporting.exports import export_rows, headers, write_csv, write_xlsx
     from scheduling.models import Agent
@@ -181,12 +184,13 @@ def export_child(fmt: str, date_to: str, path: str) -> None:
         scope = scope_for_agent(Agent.objects.get(user__email=f"admin@{reporting_data.SLUG}.test"))
         before = reset_peak_rss()
         start = clock.perf_counter()
-        rows = timed(export_rows(scope, {"date_to": date_to} if date_to else {}, "appointments"))
-        if fmt == "csv":
-            with open(path, "wb") as fileobj:
-                written = write_csv(rows, fileobj, header=headers("appointments"))
-        else:
-            written = write_xlsx(rows, path, header=headers("appointments"))
+        with transaction.atomic():
+            rows = timed(export_rows(scope, {"date_to": date_to} if date_to else {}, "appointments"))
+            if fmt == "csv":
+                with open(path, "wb") as fileobj:
+                    written = write_csv(rows, fileobj, header=headers("appointments"))
+            else:
+                written = write_xlsx(rows, path, header=headers("appointments"))
         seconds = clock.perf_counter() - start
     peak = peak_rss()
     print(json.dumps({"rows": written, "seconds": seconds, "first_row": first_row, "rss_before_kib": before,

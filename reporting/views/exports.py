@@ -116,6 +116,7 @@ def export_list(request):
 def export_detail(request, uuid):
     """The job's page: progress (refreshed by htmx every 2 s while it runs), then the download link."""
     export = policy.get_visible_or_404(Export.objects.filter(agent=request.scope.agent), uuid=uuid)
+    export.written_rows = services.export_progress(export)
     context = {"export": export, "now": timezone.now(), "expired": _expired(export)}
     if getattr(request, "htmx", False):
         return render(request, "reporting/exports/_progress.html", context)

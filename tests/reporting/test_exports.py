@@ -503,3 +503,21 @@ def test_an_appointment_with_several_usagers_lists_each_one(world):
     mine = [dict(zip(participations[0], row, strict=True))
             for row in participations[1:] if int(row[0]) == appointment.pk]
     assert [(row["Usager"], row["E-mail"]) for row in mine] == [("Anne Martin", "anne@exemple.fr"), ("Paul Martin", "")]
+
+
+def test_a_running_job_shows_the_rows_written_so_far(world, settings):
+    """The job reads its rows inside a transaction (a plain server-side cursor, first rows at once), so its
+    running count goes through Redis: the progress page shows it before the job commits."""
+    from django.core.cache import cache
+
+    from reporting import services
+
+    settings.EXPORT_STREAM_MAX_ROWS = 0
+    client = client_for(world, "admin")
+    post_export(client)
+    with tenant_context(world.administration):
+        export = Export.objects.get()
+        Export.objects.filter(pk=export.pk).update(state="running", total_rows=3000, written_rows=0)
+        cache.set(services.progress_key(export), 2000)
+    page = client.get(f"/agents/exports/{export.uuid}/", headers={"HX-Request": "true"})
+    assert page.status_code == 200 and "2000 lignes sur 3000" in page.content.decode()
