@@ -397,7 +397,8 @@ def run_faults(processes: Processes, redis_holder: dict, base: str, host: str, s
             return results
         started = clock.monotonic()
         subprocess.run(["bash", "-c", PG_RESTART], check=False)
-        note("PostgreSQL restart (shared cluster)", started)
+        note(f"PostgreSQL restart ({PG_RESTART}; times from its end)", clock.monotonic(), window_start=started,
+             **{"the restart took": f"{clock.monotonic() - started:.1f} s"})
     return results
 
 
@@ -544,7 +545,8 @@ def render(args, info, stats: Stats, elapsed: float, faults: list[dict], result:
         "",
         f"Run of {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on this machine: {os.cpu_count()} cores, shared with "
         f"other work (load average at the end {os.getloadavg()[0]:.1f}). Production settings (config.settings.prod), "
-        "gunicorn 2 sync workers, Celery worker (2 processes) and beat, PostgreSQL 15, the bench's own Redis.",
+        "gunicorn 2 sync workers, Celery worker (2 processes) and beat, "
+        f"PostgreSQL 15 ({PG.rsplit('@', 1)[-1]}), the bench's own Redis (:{REDIS_PORT}).",
         f"Data: the large generated administration (bench/slots_data.py: {info['counts']}).",
         f"Load: {args.usagers} usager threads (full guest journey with SMS code) + {args.agents} agent thread(s) "
         f"(agenda), {elapsed:.0f} s{', with faults' if args.faults else ''}; concurrency kept modest on purpose "
