@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -721,8 +723,29 @@ def message_send(*, message_id: int, now: datetime | None = None) -> SendOutcome
         if not isinstance(error, TemporaryProviderError):
             logger.exception("Unexpected error while sending message %s", message.pk)
         return _retry_or_fail(message, str(error) or error.__class__.__name__, now)
-    _finish(message, reason="", sent_at=timezone.now(), **result)
+    # The provider has the message: recording it must survive a database that restarts meanwhile, or the
+    # row would stay "sending" and the sweeper would send it a second time (bench/load.py saw it once).
+    sent_at = timezone.now()
+    with_database_retries(lambda: _finish(message, reason="", sent_at=sent_at, **result))
     return SendOutcome(result["status"])
+
+
+# Seconds between attempts to record an outcome while the database is unreachable (about 15 s in all).
+RECORD_RETRY_DELAYS = (0.5, 1, 2, 4, 8)
+
+
+def with_database_retries(write, *, delays=RECORD_RETRY_DELAYS, sleep=time.sleep):
+    """Run ``write`` (a short autocommit write); on a lost or refused database connection, drop the connection
+    and try again after each delay. Inside a transaction there is nothing to retry: the error goes up."""
+    for delay in (*delays, None):
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if delay is None or transaction.get_connection().in_atomic_block:
+                raise
+            logger.warning("Database unreachable while recording a sent message: new attempt in %s s", delay)
+            db_connection.close()
+            sleep(delay)
 
 
 def messages_send(*, message_ids: list[int]) -> dict[int, SendOutcome]:
