@@ -1,7 +1,11 @@
+import sys
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseNotAllowed
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 
 from .impersonation import impersonation_end, impersonation_enter
 from .models import Administration
@@ -51,4 +55,12 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    return render(request, "errors/500.html", status=500)
+    """The 500 handler. Rendered without the request's context processors (they may need the database that
+    just failed). A lost or refused database connection (PostgreSQL restarting) is a 503 with Retry-After:
+    the next request opens a fresh connection."""
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)):
+        response = HttpResponse(render_to_string("errors/503.html"), status=503)
+        response["Retry-After"] = "5"
+        return response
+    return HttpResponse(render_to_string("errors/500.html"), status=500)

@@ -60,3 +60,20 @@ def test_request_logs_carry_the_schema(administration_a, caplog, client_a):
     record = caplog.records[-1]
     assert SchemaFilter().filter(record)
     assert record.schema_name == administration_a.schema_name
+
+
+@pytest.mark.parametrize("host", ["test-a.localhost", "localhost"])
+def test_pages_answer_a_french_503_while_the_database_is_unreachable(django_db_blocker, host):
+    """A PostgreSQL restart: requests in flight get "momentanément indisponible" with Retry-After, not a 500."""
+    client = Client(HTTP_HOST=host, raise_request_exception=False)
+    with django_db_blocker.unblock():
+        connection.close()
+        original_port = connection.settings_dict["PORT"]
+        connection.settings_dict["PORT"] = "1"
+        try:
+            response = client.get("/")
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"] = original_port
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "Service momentanément indisponible" in response.content.decode()
