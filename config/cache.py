@@ -11,8 +11,8 @@ The slot cache keeps its own client and its own handling (scheduling/slot_cache.
 from __future__ import annotations
 
 import logging
+from functools import wraps
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -22,82 +22,37 @@ logger = logging.getLogger(__name__)
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 
-def _unreachable(operation: str) -> None:
-    logger.warning("Redis unreachable: cache %s skipped (the request goes on without the cache)", operation)
+def _key_not_found(key, *args, **kwargs):
+    raise ValueError(f"Key '{key}' not found (Redis unreachable)")
+
+
+def _or_else(fallback):
+    """Wrap one of RedisCache's methods: while Redis is unreachable, log and answer ``fallback(*args)``."""
+
+    def decorate(method):
+        @wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except UNREACHABLE:
+                logger.warning("Redis unreachable: cache %s skipped (the request goes on without the cache)",
+                               method.__name__)
+                return fallback(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 class ResilientRedisCache(RedisCache):
-    def get(self, key, default=None, version=None):
-        try:
-            return super().get(key, default, version)
-        except UNREACHABLE:
-            _unreachable("get")
-            return default
-
-    def get_many(self, keys, version=None):
-        try:
-            return super().get_many(keys, version)
-        except UNREACHABLE:
-            _unreachable("get_many")
-            return {}
-
-    def has_key(self, key, version=None):
-        try:
-            return super().has_key(key, version)
-        except UNREACHABLE:
-            _unreachable("has_key")
-            return False
-
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().add(key, value, timeout, version)
-        except UNREACHABLE:
-            _unreachable("add")
-            return True  # as if the key were new: a rate limit counts this as a first hit
-
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().set(key, value, timeout, version)
-        except UNREACHABLE:
-            _unreachable("set")
-
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().set_many(data, timeout, version)
-        except UNREACHABLE:
-            _unreachable("set_many")
-            return list(data)
-
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().touch(key, timeout, version)
-        except UNREACHABLE:
-            _unreachable("touch")
-            return False
-
-    def incr(self, key, delta=1, version=None):
-        try:
-            return super().incr(key, delta, version)
-        except UNREACHABLE:
-            _unreachable("incr")
-            raise ValueError(f"Key '{key}' not found (Redis unreachable)") from None
-
-    def delete(self, key, version=None):
-        try:
-            return super().delete(key, version)
-        except UNREACHABLE:
-            _unreachable("delete")
-            return False
-
-    def delete_many(self, keys, version=None):
-        try:
-            return super().delete_many(keys, version)
-        except UNREACHABLE:
-            _unreachable("delete_many")
-
-    def clear(self):
-        try:
-            return super().clear()
-        except UNREACHABLE:
-            _unreachable("clear")
-            return False
+    get = _or_else(lambda key, default=None, version=None: default)(RedisCache.get)
+    get_many = _or_else(lambda *args, **kwargs: {})(RedisCache.get_many)
+    has_key = _or_else(lambda *args, **kwargs: False)(RedisCache.has_key)
+    add = _or_else(lambda *args, **kwargs: True)(RedisCache.add)  # as if new: a rate limit counts a first hit
+    set = _or_else(lambda *args, **kwargs: None)(RedisCache.set)
+    set_many = _or_else(lambda data, *args, **kwargs: list(data))(RedisCache.set_many)
+    touch = _or_else(lambda *args, **kwargs: False)(RedisCache.touch)
+    incr = _or_else(_key_not_found)(RedisCache.incr)
+    delete = _or_else(lambda *args, **kwargs: False)(RedisCache.delete)
+    delete_many = _or_else(lambda *args, **kwargs: None)(RedisCache.delete_many)
+    clear = _or_else(lambda *args, **kwargs: False)(RedisCache.clear)
