@@ -632,7 +632,7 @@ def _skip_reason(message: Message, now: datetime) -> str:
     return ""
 
 
-def _from_address(messaging_settings: MessagingSettings) -> str:
+def from_address(messaging_settings: MessagingSettings) -> str:
     default_name, default_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     name = messaging_settings.sender_name or rendering.administration_name() or default_name
     return formataddr((name, messaging_settings.sender_email or default_address))
@@ -641,7 +641,7 @@ def _from_address(messaging_settings: MessagingSettings) -> str:
 def _send_email(message: Message) -> dict:
     messaging_settings = MessagingSettings.load()
     email = EmailMultiAlternatives(
-        subject=message.subject, body=message.body, from_email=_from_address(messaging_settings),
+        subject=message.subject, body=message.body, from_email=from_address(messaging_settings),
         to=[message.recipient], reply_to=[messaging_settings.reply_to] if messaging_settings.reply_to else None,
         headers={"X-Message-Key": message.idempotency_key},
     )

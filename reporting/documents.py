@@ -168,7 +168,7 @@ def noshow_trend(appointments, *, first: date, last: date, tz: str) -> list[Mont
     for month in selectors.bucket_starts(first, last, selectors.MONTH):
         seen, noshow = counts.get(month, (0, 0))
         trend.append(MonthRate(month=month, label=selectors.bucket_label(month, selectors.MONTH), seen=seen,
-                               noshow=noshow, rate=selectors._rate(seen, noshow)))
+                               noshow=noshow, rate=selectors.no_show_rate(seen, noshow)))
     return trend
 
 
@@ -414,7 +414,7 @@ def _report_email(report: MonthlyReport, pdf: bytes, recipients: list[str]):
     from django.urls import reverse
 
     from messaging.models import MessagingSettings
-    from messaging.services import _from_address
+    from messaging.services import from_address
 
     tenant = getattr(connection, "tenant", None)
     path = f"{reverse('monthly_report_pdf')}?organisation={report.organisation.pk}&mois={report.key}"
@@ -431,7 +431,7 @@ def _report_email(report: MonthlyReport, pdf: bytes, recipients: list[str]):
     )
     message = EmailMessage(
         subject=f"Rapport d'activité {of_month(report.month)} — {report.organisation.name}", body=body,
-        from_email=_from_address(MessagingSettings.load()), to=recipients,
+        from_email=from_address(MessagingSettings.load()), to=recipients,
     )
     message.attach(monthly_report_filename(report), pdf, "application/pdf")
     return message

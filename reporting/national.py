@@ -42,6 +42,8 @@ from config.celery import app
 from tenants.models import Administration, NationalFigure
 from tenants.tasks import PlatformTask
 
+from .selectors import no_show_rate, percentage
+
 logger = logging.getLogger(__name__)
 
 MONTHS = 24
@@ -174,10 +176,6 @@ def national_figures_compute() -> dict:
 
 # --- The public page (reads the public schema only) ------------------------------------------------
 
-def _rate(numerator: int, denominator: int) -> float | None:
-    return round(100 * numerator / denominator, 1) if denominator else None
-
-
 def _read_national_statistics() -> dict:
     kinds = dict(Administration.Kind.choices)
     by_kind = dict(
@@ -204,14 +202,14 @@ def _read_national_statistics() -> dict:
     for month in months.values():
         month["by_kind"] = [{"kind": kind, "label": kinds[kind], "count": count}
                             for kind, count in month["by_kind"].items()]
-        month["no_show_rate"] = _rate(month["no_show"], month["honoured"] + month["no_show"])
-        month["online_share"] = _rate(month["booked_online"], month["appointments"])
+        month["no_show_rate"] = no_show_rate(month["honoured"], month["no_show"])
+        month["online_share"] = percentage(month["booked_online"], month["appointments"])
     for row in rows:
         row["administration_kind_label"] = kinds.get(row["administration_kind"], row["administration_kind"])
 
     totals = {field: sum(month[field] for month in months.values()) for field in COUNT_FIELDS}
-    totals["no_show_rate"] = _rate(totals["no_show"], totals["honoured"] + totals["no_show"])
-    totals["online_share"] = _rate(totals["booked_online"], totals["appointments"])
+    totals["no_show_rate"] = no_show_rate(totals["honoured"], totals["no_show"])
+    totals["online_share"] = percentage(totals["booked_online"], totals["appointments"])
     return {
         "computed_at": computed_at,
         "administrations_by_kind": administrations_by_kind,

@@ -210,8 +210,14 @@ def bucket_label(day: date, granularity: str) -> str:
 
 # --- Aggregation -----------------------------------------------------------------------------------
 
-def _rate(seen: int, noshow: int) -> float | None:
-    return round(100 * noshow / (seen + noshow), 1) if seen + noshow else None
+def percentage(numerator: int, denominator: int) -> float | None:
+    """A share in percent, one decimal; None when there is nothing to divide by."""
+    return round(100 * numerator / denominator, 1) if denominator else None
+
+
+def no_show_rate(seen: int, noshow: int) -> float | None:
+    """Absences non excusées ÷ (honorés + absences non excusées), in percent."""
+    return percentage(noshow, seen + noshow)
 
 
 def _table(model) -> str:
@@ -383,8 +389,8 @@ def statistics(appointments: QuerySet[Appointment], *, start: date, end: date, t
         start=start, end=end, tz=tz, granularity=granularity,
         buckets=[Bucket(start=day, label=bucket_label(day, granularity)) for day in starts],
         total=sum(totals), totals=totals, outcomes=outcomes,
-        noshow_rate=_rate(seen.total, noshow.total),
-        noshow_rates=[_rate(seen.counts[n], noshow.counts[n]) for n in range(size)],
+        noshow_rate=no_show_rate(seen.total, noshow.total),
+        noshow_rates=[no_show_rate(seen.counts[n], noshow.counts[n]) for n in range(size)],
         by_origin=origins, by_service=ranked("service"), by_type=ranked("type"), by_mode=modes,
         by_location=ranked("location"), delay=delay, messages=list(channels.values()), waiting_list=waiting_list,
     )
