@@ -248,7 +248,8 @@ def monthly_report_request(*, scope, organisation_id: str | None, month: str | N
     organisation_id = (organisation_id or "").strip()
     if not organisation_id:
         raise ReportRefused(NO_ORGANISATION_MESSAGE)
-    if not organisation_id.isdigit() or int(organisation_id) not in scope.organisation_ids:
+    known = organisation_id.isascii() and organisation_id.isdigit()  # "²".isdigit() is True, int("²") fails
+    if not known or int(organisation_id) not in scope.organisation_ids:
         raise ReportRefused(UNKNOWN_ORGANISATION_MESSAGE, status=404)
     if int(organisation_id) not in scope.admin_organisation_ids:
         raise ReportRefused(ADMINS_ONLY_MESSAGE, status=403)

@@ -55,3 +55,10 @@ class Export(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.get_format_display()}) du {self.created_at:%d/%m/%Y %H:%M}"
+
+    @property
+    def is_expired(self) -> bool:
+        """Marked expired by the purge, or finished and past its expiry (the purge runs hourly)."""
+        return self.state == self.State.EXPIRED or (
+            self.state == self.State.DONE and self.expires_at is not None and self.expires_at <= now()
+        )

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.cache import cache
@@ -204,6 +205,9 @@ def _notify_ready(export: Export) -> None:
     from django.template.loader import render_to_string
     from django.urls import reverse
 
+    from messaging.models import MessagingSettings
+    from messaging.services import from_address
+
     user = export.agent.user
     if user is None or not user.email:
         return
@@ -214,24 +218,25 @@ def _notify_ready(export: Export) -> None:
     }
     body = render_to_string("reporting/exports/ready_email.txt", context)
     try:
-        EmailMessage(subject=f"Votre export est prêt — {administration.name}", body=body, to=[user.email]).send()
+        EmailMessage(subject=f"Votre export est prêt — {administration.name}", body=body, to=[user.email],
+                     from_email=from_address(MessagingSettings.load())).send()
     except (OSError, ConnectionError):
         logger.warning("Could not e-mail export %s to its agent", export.pk)
 
 
-def export_for_download(*, scope: policy.Scope, export_uuid) -> tuple[Export, Path]:
-    """The agent's own finished export and its file; ExportExpired or ExportNotReady otherwise (another agent's
+def export_for_download(*, scope: policy.Scope, export_uuid) -> tuple[Export, BinaryIO]:
+    """The agent's own finished export and its file, opened; ExportExpired or ExportNotReady otherwise (another agent's
     export is a 404: ``policy.get_visible_or_404``)."""
     export = policy.get_visible_or_404(Export.objects.filter(agent=scope.agent), uuid=export_uuid)
-    if export.state == Export.State.EXPIRED or (export.expires_at and export.expires_at <= timezone.now()
-                                                 and export.state == Export.State.DONE):
+    if export.is_expired:
         raise ExportExpired
     path = export_path(export)
     if export.state != Export.State.DONE or path is None:
         raise ExportNotReady(export.error or NOT_READY_MESSAGE)
-    if not path.exists():
-        raise ExportExpired
-    return export, path
+    try:
+        return export, path.open("rb")
+    except FileNotFoundError:  # purged meanwhile
+        raise ExportExpired from None
 
 
 def exports_purge(*, now=None) -> int:

@@ -117,28 +117,22 @@ def export_detail(request, uuid):
     """The job's page: progress (refreshed by htmx every 2 s while it runs), then the download link."""
     export = policy.get_visible_or_404(Export.objects.filter(agent=request.scope.agent), uuid=uuid)
     export.written_rows = services.export_progress(export)
-    context = {"export": export, "now": timezone.now(), "expired": _expired(export)}
+    context = {"export": export, "now": timezone.now(), "expired": export.is_expired}
     if getattr(request, "htmx", False):
         return render(request, "reporting/exports/_progress.html", context)
     return render(request, "reporting/exports/detail.html", context)
 
 
-def _expired(export: Export) -> bool:
-    return export.state == Export.State.EXPIRED or (
-        export.state == Export.State.DONE and export.expires_at is not None and export.expires_at <= timezone.now()
-    )
-
-
 @agent_view
 def export_download(request, uuid):
     try:
-        export, path = services.export_for_download(scope=request.scope, export_uuid=uuid)
+        export, fileobj = services.export_for_download(scope=request.scope, export_uuid=uuid)
     except services.ExportExpired as expired:
         return render(request, "reporting/exports/unavailable.html", {"message": expired.message}, status=410)
     except services.ExportNotReady as not_ready:
         return render(request, "reporting/exports/unavailable.html", {"message": str(not_ready)}, status=409)
     name = services.download_name(export.kind, export.format, timezone.localdate(export.created_at))
-    response = FileResponse(open(path, "rb"), as_attachment=True, filename=name,
+    response = FileResponse(fileobj, as_attachment=True, filename=name,
                             content_type=services.CONTENT_TYPES[export.format])
     response["Cache-Control"] = "no-store"
     return response

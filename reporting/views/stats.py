@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.shortcuts import render
@@ -12,15 +11,13 @@ from django.utils import timezone
 from scheduling import policy
 from scheduling.views.common import agent_view
 
-from .. import charts, selectors
+from .. import charts, documents, selectors
 from ..forms import StatisticsFilterForm
 
 
 def _previous_month(tz: str) -> str:
-    """"AAAA-MM" of the month before this one in ``tz`` (the monthly report's default)."""
-    today = timezone.now().astimezone(ZoneInfo(tz)).date()
-    last_month = today.replace(day=1) - timedelta(days=1)
-    return f"{last_month:%Y-%m}"
+    """"AAAA-MM" of the month before this one in ``tz``: the monthly report's own default."""
+    return f"{documents.previous_month(timezone.now().astimezone(ZoneInfo(tz)).date()):%Y-%m}"
 
 
 @agent_view

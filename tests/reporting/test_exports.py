@@ -20,7 +20,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from config.celery import app
-from messaging.models import Channel, Message, MessageStatus, RecipientKind
+from messaging.models import Channel, Message, MessageStatus, MessagingSettings, RecipientKind
+from messaging.services import from_address
 from reporting import exports
 from reporting.models import Export
 from reporting.tasks import export_run, exports_purge, exports_purge_all
@@ -314,6 +315,8 @@ def test_large_export_runs_in_the_background_with_progress_and_download(world, s
     assert path.exists() and not str(path).startswith(str(settings.MEDIA_ROOT))
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [world.agents["admin"].user.email]
     assert f"/agents/exports/{export.uuid}/" in mail.outbox[0].body
+    with tenant_context(world.administration):  # the administration's sender, as every message it sends
+        assert mail.outbox[0].from_email == from_address(MessagingSettings.load())
 
     fragment = admin.get(f"/agents/exports/{export.uuid}/", HTTP_HX_REQUEST="true")
     assert "<html" not in fragment.content.decode() and "Votre fichier est prêt : 3 lignes." in text(fragment)

@@ -131,7 +131,7 @@ def test_basic_agents_and_the_secretariat_are_refused_in_french(world):
 
 def test_an_organisation_outside_the_scope_is_not_found(world):
     admin = login_client(world.administration, world.agents["admin"].user)
-    for organisation_id in (world.other_org.pk, 99999999, "abc"):
+    for organisation_id in (world.other_org.pk, 99999999, "abc", "²", "٣"):  # digits int() refuses or reads
         response = admin.get(f"/agents/statistiques/rapport-mensuel/?organisation={organisation_id}&mois={MONTH_KEY}")
         assert response.status_code == 404
         assert "introuvable ou ne fait pas partie de vos organisations" in _text(response)
