@@ -23,6 +23,7 @@ from scheduling import services as scheduling_services
 from scheduling.models import (
     ACTIVE_STATUSES,
     CANCELLED_STATUSES,
+    Agent,
     Appointment,
     AppointmentType,
     Citizen,
@@ -309,13 +310,14 @@ def _citizen_erase(*, citizen: Citizen, now: datetime | None = None) -> None:
 def citizen_account_delete(*, citizen: Citizen, now: datetime | None = None) -> None:
     """Delete an usager's account (docs/decisions/0014): upcoming appointments of the usager and his
     relatives are cancelled, the records anonymised and soft-deleted (appointments and their history stay,
-    without identity), the sign-in account removed."""
+    without identity), the sign-in account removed - unless it is also an agent's or staff's account, which
+    only loses its usager record (an agent's account is protected: deleting it would fail)."""
     now = now or timezone.now()
     user = citizen.account
     for relative in list(citizen_relatives(citizen)):
         _citizen_erase(citizen=relative, now=now)
     _citizen_erase(citizen=citizen, now=now)
-    if user is not None:
+    if user is not None and not (user.is_staff or user.is_superuser or Agent.objects.filter(user=user).exists()):
         user.delete()
 
 

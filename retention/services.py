@@ -42,6 +42,7 @@ from messaging.models import FINAL_STATUSES, Message
 from messaging.webhook_events import webhook_reason
 from scheduling import services as scheduling_services
 from scheduling.models import Agent, Appointment, AppointmentChange, Citizen, Participation
+from tenants.accounts.services import api_token_revoke
 
 from .policy import Retention
 
@@ -231,9 +232,7 @@ def agent_remove_inactive(*, agent: Agent, now: datetime) -> bool:
             user = agent.user
             user.is_active = False
             user.save(update_fields=["is_active"])
-            from rest_framework.authtoken.models import Token
-
-            Token.objects.filter(user=user).delete()
+            api_token_revoke(user=user)
             _record(REMOVAL_ACTION, {"agent": agent.pk})
     except ValidationError:
         return False

@@ -14,7 +14,7 @@ from scheduling.models import Appointment, AppointmentType, Citizen, Participati
 from tenants.accounts.models import User
 from tests.conftest import login_client
 from tests.public_booking.selfservice_world import book, build_world
-from tests.scheduling.factories import AppointmentTypeFactory, CitizenFactory
+from tests.scheduling.factories import AgentFactory, AppointmentTypeFactory, CitizenFactory
 
 
 @pytest.fixture
@@ -105,6 +105,18 @@ def test_account_deletion(world, administration_a, usager):
             assert person.deleted_at is not None and person.email == "" and person.phone == ""
         assert not User.objects.filter(email="usager@exemple.fr").exists()
     assert usager.get("/mes-rendez-vous/").status_code == 302
+
+
+def test_erasing_a_usager_whose_account_is_also_an_agents_keeps_the_account(world, administration_a):
+    """An agent's account is protected (Agent.user PROTECT): the usager record is erased, the account stays."""
+    from public_booking.self_service import citizen_account_delete
+
+    with tenant_context(administration_a):
+        agent = AgentFactory(user=world.user)
+        citizen_account_delete(citizen=world.citizen)
+        world.citizen.refresh_from_db()
+        assert world.citizen.deleted_at is not None and world.citizen.account is None
+        assert User.objects.filter(pk=world.user.pk).exists() and agent.user_id == world.user.pk
 
 
 def test_account_pages_personas(world, administration_a, client_a, agent_a):
